@@ -1,0 +1,80 @@
+from django.contrib import admin
+
+from accounts.permissions import organizations_for
+from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
+
+from .models import Membership, Organization
+from .services import membership_remove, membership_set_role
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return organizations_for(request.user, VIEW_RUNS)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or organizations_for(request.user, VIEW_RUNS).exists()
+
+    # Creating and renaming organizations is for superusers (Django's model permissions).
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__username", "organization__slug"]
+    list_select_related = ["user", "organization"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership is one user in one organization; moving it would be a different one.
+        return ["user", "organization"] if obj else []
+
+    def _managed(self, request):
+        return organizations_for(request.user, MANAGE_MEMBERS)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(organization__in=self._managed(request))
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self._managed(request).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return self._managed(request).exists()
+
+    def has_change_permission(self, request, obj=None):
+        managed = self._managed(request)
+        if obj is None:
+            return managed.exists()
+        return managed.filter(pk=obj.organization_id).exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization":
+            kwargs["queryset"] = self._managed(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so guardian permissions and the audit log follow the role.
+        membership = membership_set_role(
+            organization=obj.organization, user=obj.user, role=obj.role, actor=request.user
+        )
+        obj.pk = membership.pk
+
+    def delete_model(self, request, obj):
+        membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user", "organization"):
+            membership_remove(membership=membership, actor=request.user)

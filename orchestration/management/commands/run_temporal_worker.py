@@ -1,0 +1,62 @@
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from temporalio.client import Client
+
+from orchestration.temporal.worker import build_worker
+
+logger = logging.getLogger("orchestration.worker")
+
+
+class Command(BaseCommand):
+    help = "Run the Temporal worker for the console's workflows and activities."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--task-queue", default=settings.TEMPORAL_TASK_QUEUE)
+        parser.add_argument("--max-concurrent-activities", type=int, default=10)
+        parser.add_argument(
+            "--shutdown-grace",
+            type=float,
+            default=30,
+            help="Seconds in-flight activities get to finish after SIGINT/SIGTERM.",
+        )
+
+    def handle(self, *args, task_queue, max_concurrent_activities, shutdown_grace, **options):
+        if max_concurrent_activities < 1:
+            raise CommandError("--max-concurrent-activities must be at least 1.")
+        asyncio.run(self._run(task_queue, max_concurrent_activities, shutdown_grace))
+
+    async def _run(self, task_queue: str, max_activities: int, grace: float) -> None:
+        try:
+            client = await Client.connect(
+                settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE
+            )
+        except RuntimeError as error:
+            raise CommandError(
+                f"Cannot connect to Temporal at {settings.TEMPORAL_ADDRESS}: {error}"
+            ) from error
+        worker, executor = build_worker(
+            client,
+            task_queue=task_queue,
+            max_concurrent_activities=max_activities,
+            shutdown_grace_seconds=grace,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        self.stdout.write(
+            f"Worker polling task queue {task_queue!r} on {settings.TEMPORAL_ADDRESS} "
+            f"(namespace {settings.TEMPORAL_NAMESPACE!r}, up to {max_activities} concurrent "
+            f"activities, {grace:g}s shutdown grace). Ctrl-C to stop."
+        )
+        self.stdout.flush()
+        async with worker:
+            await stop.wait()
+            self.stdout.write("Stopping: no new tasks; waiting for in-flight activities...")
+            self.stdout.flush()
+        executor.shutdown(wait=True)
+        self.stdout.write("Worker stopped.")

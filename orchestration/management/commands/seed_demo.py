@@ -1,0 +1,74 @@
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Organization
+from accounts.roles import Role
+from accounts.services import membership_set_role
+from orchestration.models import Client, Integration
+from orchestration.platform.services import platform_records_sync
+
+ORGANIZATIONS = {"acme": "Acme Corp", "globex": "Globex Corporation"}
+MEMBERS = [
+    ("acme-admin", "acme", Role.ADMIN),
+    ("acme-manager", "acme", Role.MANAGER),
+    ("acme-operator", "acme", Role.OPERATOR),
+    ("acme-viewer", "acme", Role.VIEWER),
+    ("globex-manager", "globex", Role.MANAGER),
+]
+DEMO_PLATFORMS = ["ga4", "hubspot"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or bring up to date) the demo organizations, users and clients. Idempotent. "
+        "Passwords come from DEMO_PASSWORD (default omnify-demo)."
+    )
+
+    def handle(self, *args, **options):
+        password = os.environ.get("DEMO_PASSWORD", "omnify-demo")
+        User = get_user_model()
+        with transaction.atomic():
+            organizations = {
+                slug: Organization.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+                for slug, name in ORGANIZATIONS.items()
+            }
+            admin, _ = User.objects.get_or_create(username="admin")
+            admin.is_staff = admin.is_superuser = True
+            admin.set_password(password)
+            admin.save()
+            for username, slug, role in MEMBERS:
+                user, _ = User.objects.get_or_create(username=username)
+                user.is_staff = True
+                user.set_password(password)
+                user.save()
+                membership_set_role(organization=organizations[slug], user=user, role=role)
+        for slug, organization in organizations.items():
+            client, _ = Client.objects.get_or_create(
+                organization=organization,
+                email=f"demo@{slug}.example",
+                defaults={"name": f"{organization.name} demo client", "status": "active"},
+            )
+            for platform in DEMO_PLATFORMS:
+                Integration.objects.get_or_create(
+                    client=client, platform=platform, defaults={"config": {"source": "demo"}}
+                )
+                records, _ = platform_records_sync(
+                    organization_id=organization.pk,
+                    client_id=client.pk,
+                    platform=platform,
+                    heartbeat=lambda detail: None,
+                )
+            self.stdout.write(
+                f"{slug}: demo client id {client.pk} with {records} records per platform "
+                f"({', '.join(DEMO_PLATFORMS)})"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data ready. Logins: admin (superuser), "
+                + ", ".join(username for username, _, _ in MEMBERS)
+                + f"; password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else password}"
+            )
+        )

@@ -1,0 +1,23 @@
+from .audit import AuditEvent
+from .platform import (
+    Campaign,
+    CampaignMember,
+    Client,
+    Dashboard,
+    Integration,
+    ModelVersion,
+    SyncedRecord,
+)
+from .runs import WorkflowRun
+
+__all__ = [
+    "AuditEvent",
+    "Campaign",
+    "CampaignMember",
+    "Client",
+    "Dashboard",
+    "Integration",
+    "ModelVersion",
+    "SyncedRecord",
+    "WorkflowRun",
+]

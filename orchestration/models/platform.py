@@ -1,0 +1,147 @@
+"""Records the workflows' activities create. Each one names the run that created it, which
+is what makes the activities idempotent: a retried activity finds its earlier row."""
+
+from django.db import models
+
+from orchestration.temporal.shared import Channel, EyesModel, Platform
+
+
+class Client(models.Model):
+    class Status(models.TextChoices):
+        ONBOARDING = "onboarding", "Onboarding"
+        ACTIVE = "active", "Active"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="clients"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONBOARDING)
+    created_by_run = models.OneToOneField(
+        "orchestration.WorkflowRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_client",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "email"], name="unique_client_email")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Integration(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="integrations")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    config = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "platform"], name="unique_integration")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} / {self.platform}"
+
+
+class Dashboard(models.Model):
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="dashboard")
+    title = models.CharField(max_length=200)
+    widgets = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SyncedRecord(models.Model):
+    """One customer's metrics as one platform reported them."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="records")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=64)
+    email = models.EmailField()
+    sessions = models.PositiveIntegerField()
+    spend = models.DecimalField(max_digits=12, decimal_places=2)
+    days_since_last_activity = models.PositiveIntegerField()
+    support_tickets = models.PositiveIntegerField()
+    churned = models.BooleanField()
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "platform", "external_id"], name="unique_synced_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+
+class ModelVersion(models.Model):
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="model_versions"
+    )
+    kind = models.CharField(max_length=16, choices=EyesModel.choices)
+    version = models.PositiveIntegerField()
+    params = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    parameters = models.JSONField(default=dict, help_text="Fitted coefficients or centroids.")
+    training_rows = models.PositiveIntegerField()
+    run = models.OneToOneField(
+        "orchestration.WorkflowRun", on_delete=models.PROTECT, related_name="model_version"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "version"], name="unique_model_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} v{self.version}"
+
+
+class Campaign(models.Model):
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="campaigns"
+    )
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    min_churn_risk = models.FloatField()
+    scored_with = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run = models.OneToOneField(
+        "orchestration.WorkflowRun", on_delete=models.PROTECT, related_name="campaign"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignMember(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="audience")
+    email = models.EmailField()
+    churn_risk = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "email"], name="unique_campaign_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.churn_risk:.2f})"

@@ -1,0 +1,94 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from orchestration.temporal.shared import WorkflowType
+
+
+class WorkflowRun(models.Model):
+    """One workflow execution as the console knows it. Change it only through services."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        RUNNING = "RUNNING", "Running"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+        CANCELED = "CANCELED", "Canceled"
+        TERMINATED = "TERMINATED", "Terminated"
+        TIMED_OUT = "TIMED_OUT", "Timed out"
+        START_FAILED = "START_FAILED", "Start failed"
+
+    # A UUID key keeps workflow ids unique even across databases that reuse integer keys.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="runs"
+    )
+    workflow_type = models.CharField(max_length=32, choices=WorkflowType.choices)
+    workflow_id = models.CharField(max_length=200, unique=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    input = models.JSONField(default=dict)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    current_step = models.CharField(max_length=64, blank=True)
+    steps_done = models.JSONField(default=list)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="started_runs",
+    )
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cancelled_runs",
+    )
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    TERMINAL = frozenset(
+        {
+            Status.COMPLETED,
+            Status.FAILED,
+            Status.CANCELED,
+            Status.TERMINATED,
+            Status.TIMED_OUT,
+            Status.START_FAILED,
+        }
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "workflow_type", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.workflow_id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def duration(self):
+        if self.started_at and self.closed_at:
+            return self.closed_at - self.started_at
+        return None

@@ -1,0 +1,50 @@
+"""Writing the audit log. Callers write an event inside the same transaction as the change."""
+
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from orchestration.context import current_request_context
+from orchestration.models import AuditEvent
+
+
+class AuditAction(StrEnum):
+    WORKFLOW_START = "workflow.start"
+    WORKFLOW_STARTED = "workflow.started"
+    WORKFLOW_START_FAILED = "workflow.start_failed"
+    WORKFLOW_IDEMPOTENT_REPLAY = "workflow.idempotent_replay"
+    WORKFLOW_CANCEL = "workflow.cancel"
+    WORKFLOW_CANCEL_FAILED = "workflow.cancel_failed"
+    WORKFLOW_STATUS = "workflow.status"
+    WORKFLOW_RECONCILED = "workflow.reconciled"
+    MEMBERSHIP_SET = "membership.set"
+    MEMBERSHIP_REMOVE = "membership.remove"
+
+
+def audit_event_record(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | None = None,
+    organization=None,
+    run=None,
+    payload: dict[str, Any] | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+) -> AuditEvent:
+    """Append one event. The request id and client IP come from the current request, if any."""
+    context = current_request_context()
+    actor = actor if actor is not None and actor.is_authenticated else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_username=actor.get_username() if actor else "",
+        organization=organization
+        if organization is not None
+        else getattr(run, "organization", None),
+        run=run,
+        workflow_id=run.workflow_id if run is not None else "",
+        payload=payload or {},
+        outcome=outcome,
+        client_ip=context.client_ip,
+        request_id=context.request_id,
+    )

@@ -1,0 +1,341 @@
+"""Starting, cancelling and recording workflow runs: every run state change goes through here.
+
+Each function writes the run and its audit event in one transaction and talks to Temporal
+only outside it, so a failure leaves a truthful row (START_FAILED), never one that claims
+RUNNING.
+"""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.permissions import has_organization_permission
+from accounts.roles import WORKFLOW_PERMISSIONS
+from orchestration.exceptions import RunStateConflict, TemporalUnavailable
+from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.temporal import shared
+from orchestration.temporal.bridge import (
+    Execution,
+    WorkflowAlreadyStarted,
+    WorkflowNotFound,
+    get_bridge,
+)
+
+from .audit import AuditAction, audit_event_record
+from .policies import workflow_policy
+
+logger = logging.getLogger(__name__)
+Status = WorkflowRun.Status
+
+INPUT_TYPES: dict[str, type[shared.WorkflowInput]] = {
+    shared.WorkflowType.CLIENT_ONBOARDING: shared.ClientOnboardingInput,
+    shared.WorkflowType.PLATFORM_SYNC: shared.PlatformSyncInput,
+    shared.WorkflowType.EYES_RETRAIN: shared.EyesRetrainInput,
+    shared.WorkflowType.RETENTION_CAMPAIGN: shared.RetentionCampaignInput,
+}
+
+# Legal status changes. Terminal states are final, except START_FAILED, which Temporal's own
+# word (a workflow report or reconcile) may correct when a start we gave up on did go through.
+_FROM_TEMPORAL = {
+    Status.RUNNING,
+    Status.COMPLETED,
+    Status.FAILED,
+    Status.CANCELED,
+    Status.TERMINATED,
+    Status.TIMED_OUT,
+}
+TRANSITIONS: dict[str, set[str]] = {
+    Status.PENDING: _FROM_TEMPORAL | {Status.START_FAILED},
+    Status.RUNNING: _FROM_TEMPORAL - {Status.RUNNING},
+    Status.START_FAILED: set(_FROM_TEMPORAL),
+}
+
+# Temporal's execution statuses, in the run's vocabulary.
+TEMPORAL_STATUS = {
+    "RUNNING": Status.RUNNING,
+    "CONTINUED_AS_NEW": Status.RUNNING,
+    "COMPLETED": Status.COMPLETED,
+    "FAILED": Status.FAILED,
+    "CANCELED": Status.CANCELED,
+    "TERMINATED": Status.TERMINATED,
+    "TIMED_OUT": Status.TIMED_OUT,
+}
+
+
+def _require_workflow_permission(
+    user: AbstractBaseUser, organization: Organization, workflow_type: str
+) -> None:
+    if not has_organization_permission(user, organization, WORKFLOW_PERMISSIONS[workflow_type]):
+        raise PermissionDenied(f"You may not run {workflow_type} workflows in {organization.slug}.")
+
+
+def _set_status(run: WorkflowRun, status: str, **fields: Any) -> list[str]:
+    """Apply a legal transition to `run` in memory; return the fields to save."""
+    if status not in TRANSITIONS.get(run.status, set()):
+        raise RunStateConflict(f"A {run.status} run cannot become {status}.")
+    run.status = status
+    changed = ["status"]
+    if status == Status.RUNNING and run.started_at is None:
+        run.started_at = timezone.now()
+        changed.append("started_at")
+    if status in WorkflowRun.TERMINAL and status != Status.START_FAILED:
+        run.closed_at = timezone.now()
+        changed.append("closed_at")
+    for name, value in fields.items():
+        setattr(run, name, value)
+        changed.append(name)
+    return changed
+
+
+def workflow_run_start(
+    *,
+    user: AbstractBaseUser,
+    organization: Organization,
+    workflow_type: str,
+    params: dict[str, Any],
+    idempotency_key: str = "",
+    retry_of: WorkflowRun | None = None,
+) -> tuple[WorkflowRun, bool]:
+    """Record a run and start its workflow. Returns (run, created).
+
+    Guarantees: the caller holds the type's permission in the organization (PermissionDenied
+    otherwise); the PENDING row and its audit event commit together before Temporal is asked;
+    the workflow id is derived from the row, so a repeated start can't make a second
+    execution; an `idempotency_key` already used in this organization for this type returns
+    the original run with created=False; when Temporal is unreachable the run ends
+    START_FAILED with an audit event and TemporalUnavailable is raised.
+    """
+    workflow_type = shared.WorkflowType(workflow_type)
+    _require_workflow_permission(user, organization, workflow_type)
+    if idempotency_key:
+        existing = _replay(user, organization, workflow_type, idempotency_key)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic(durable=True):
+            run = WorkflowRun(
+                organization=organization,
+                workflow_type=workflow_type,
+                input=params,
+                started_by=user,
+                idempotency_key=idempotency_key,
+                retry_of=retry_of,
+            )
+            run.workflow_id = f"{workflow_type}-{run.id}"
+            run.save(force_insert=True)
+            audit_event_record(
+                action=AuditAction.WORKFLOW_START,
+                actor=user,
+                run=run,
+                payload={"input": params, "retry_of": retry_of.workflow_id if retry_of else None},
+            )
+    except IntegrityError:
+        # Another request with the same idempotency key won the race.
+        existing = _replay(user, organization, workflow_type, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    _start_in_temporal(run, user)
+    return run, True
+
+
+def _replay(
+    user: AbstractBaseUser, organization: Organization, workflow_type: str, key: str
+) -> WorkflowRun | None:
+    if not key:
+        return None
+    run = (
+        WorkflowRun.objects.select_related("organization", "started_by")
+        .filter(organization=organization, workflow_type=workflow_type, idempotency_key=key)
+        .first()
+    )
+    if run is not None:
+        with transaction.atomic():
+            audit_event_record(
+                action=AuditAction.WORKFLOW_IDEMPOTENT_REPLAY,
+                actor=user,
+                run=run,
+                payload={"idempotency_key": key},
+            )
+    return run
+
+
+def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
+    policy = workflow_policy(run.workflow_type)
+    arg = INPUT_TYPES[run.workflow_type](
+        run=str(run.pk), organization_id=run.organization_id, policy=policy, **run.input
+    )
+    try:
+        try:
+            run_id = get_bridge().start_workflow(
+                workflow=run.workflow_type,
+                arg=arg,
+                workflow_id=run.workflow_id,
+                task_queue=settings.TEMPORAL_TASK_QUEUE,
+                execution_timeout=policy.execution_timeout_seconds,
+            )
+        except WorkflowAlreadyStarted as started:
+            run_id = str(started)
+    except TemporalUnavailable as error:
+        with transaction.atomic():
+            run.refresh_from_db()
+            if run.status == Status.PENDING:
+                run.save(update_fields=_set_status(run, Status.START_FAILED, error=str(error)))
+            audit_event_record(
+                action=AuditAction.WORKFLOW_START_FAILED,
+                actor=user,
+                run=run,
+                payload={"error": str(error)},
+                outcome=AuditEvent.Outcome.FAILURE,
+            )
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        # The workflow's first report may already have moved the run on; don't step back.
+        moved = WorkflowRun.objects.filter(pk=run.pk, status=Status.PENDING).update(
+            status=Status.RUNNING, run_id=run_id, started_at=now
+        )
+        if not moved:
+            WorkflowRun.objects.filter(pk=run.pk, run_id="").update(run_id=run_id)
+        audit_event_record(
+            action=AuditAction.WORKFLOW_STARTED, actor=user, run=run, payload={"run_id": run_id}
+        )
+    run.refresh_from_db(fields=["status", "run_id", "started_at", "current_step", "steps_done"])
+
+
+def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> WorkflowRun:
+    """Ask Temporal to cancel a running run.
+
+    Guarantees: the caller may run this workflow type in the run's organization; a run that is
+    not RUNNING raises RunStateConflict; the request is audited before Temporal is asked, and
+    when Temporal can't be reached the request is withdrawn, audited as failed, and
+    TemporalUnavailable raised. The run becomes CANCELED when the workflow reports it.
+    """
+    _require_workflow_permission(user, run.organization, run.workflow_type)
+    with transaction.atomic(durable=True):
+        run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
+        if run.status != Status.RUNNING:
+            raise RunStateConflict(
+                f"Only a running run can be cancelled; this one is {run.status}."
+            )
+        run.cancel_requested_at = timezone.now()
+        run.cancel_requested_by = user
+        run.save(update_fields=["cancel_requested_at", "cancel_requested_by"])
+        audit_event_record(action=AuditAction.WORKFLOW_CANCEL, actor=user, run=run)
+    try:
+        get_bridge().cancel_workflow(run.workflow_id)
+    except (TemporalUnavailable, WorkflowNotFound) as error:
+        with transaction.atomic():
+            WorkflowRun.objects.filter(pk=run.pk).update(
+                cancel_requested_at=None, cancel_requested_by=None
+            )
+            audit_event_record(
+                action=AuditAction.WORKFLOW_CANCEL_FAILED,
+                actor=user,
+                run=run,
+                payload={"error": str(error)},
+                outcome=AuditEvent.Outcome.FAILURE,
+            )
+        if isinstance(error, WorkflowNotFound):
+            raise RunStateConflict(
+                "Temporal has no open execution for this run; `manage.py reconcile_runs` "
+                "will record what became of it."
+            ) from error
+        raise
+    return run
+
+
+def workflow_run_record_status(*, report: shared.RunStatusReport) -> WorkflowRun:
+    """Record what a workflow reported about itself: its step and, at the end, its outcome.
+
+    Idempotent (reports are retried); a report that would leave a final state is logged and
+    ignored, since the row already holds the truth.
+    """
+    with transaction.atomic():
+        run = (
+            WorkflowRun.objects.select_for_update()
+            .select_related("organization")
+            .get(pk=report.run)
+        )
+        changed = []
+        if report.status != run.status:
+            if report.status not in TRANSITIONS.get(run.status, set()):
+                logger.warning("Ignoring %s report for %s run %s", report.status, run.status, run)
+                return run
+            previous = run.status
+            changed = _set_status(run, report.status, result=report.result, error=report.error)
+            audit_event_record(
+                action=AuditAction.WORKFLOW_STATUS,
+                run=run,
+                payload={"from": previous, "to": report.status, "error": report.error},
+            )
+        run.current_step = report.current_step
+        run.steps_done = report.steps_done
+        run.save(update_fields=[*changed, "current_step", "steps_done"])
+    return run
+
+
+def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> str | None:
+    """Make the row agree with Temporal. Returns the new status, or None when nothing changed.
+
+    `execution` is what Temporal said (None: it has no such workflow).
+    """
+    if execution is None:
+        target, error = (
+            (Status.START_FAILED, "Temporal never received the start.")
+            if run.status == Status.PENDING
+            else (Status.FAILED, "Temporal has no record of this execution.")
+        )
+        result = None
+    else:
+        target = TEMPORAL_STATUS.get(execution.status or "", run.status)
+        result = execution.result if isinstance(execution.result, dict) else run.result
+        error = execution.failure or run.error
+    if target == run.status:
+        return None
+    with transaction.atomic():
+        locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != run.status:
+            return None  # the workflow reported meanwhile
+        previous = locked.status
+        fields = {"result": result, "error": error}
+        if execution is not None and not locked.run_id:
+            fields["run_id"] = execution.run_id
+        locked.save(update_fields=_set_status(locked, target, **fields))
+        audit_event_record(
+            action=AuditAction.WORKFLOW_RECONCILED,
+            run=locked,
+            payload={
+                "from": previous,
+                "to": target,
+                "temporal_status": getattr(execution, "status", None),
+            },
+        )
+    return target
+
+
+def workflow_runs_reconcile(*, pending_grace_seconds: int = 60) -> list[tuple[WorkflowRun, str]]:
+    """Reconcile every open run with Temporal. PENDING runs younger than the grace period
+    are left alone: their start may still be in flight."""
+    cutoff = timezone.now() - timedelta(seconds=pending_grace_seconds)
+    open_runs = WorkflowRun.objects.filter(status=Status.RUNNING) | WorkflowRun.objects.filter(
+        status=Status.PENDING, created_at__lt=cutoff
+    )
+    changes = []
+    bridge = get_bridge()
+    for run in open_runs.select_related("organization").order_by("created_at"):
+        try:
+            execution = bridge.describe(run.workflow_id)
+        except WorkflowNotFound:
+            execution = None
+        new_status = workflow_run_reconcile(run=run, execution=execution)
+        if new_status:
+            changes.append((run, new_status))
+    return changes

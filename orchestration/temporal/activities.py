@@ -1,0 +1,147 @@
+"""The activities: sync functions run on the worker's thread pool, each a thin call into a
+service. Database connections are closed before and after each call (the worker's threads
+live long; Django only recycles connections around requests). Long activities heartbeat,
+which is how a cancellation reaches them."""
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import close_old_connections
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, CancelledError
+
+from orchestration.platform import services as platform
+from orchestration.platform.errors import DataValidationError
+from orchestration.services.runs import workflow_run_record_status
+
+from .shared import (
+    VALIDATION_ERROR_TYPE,
+    Activity,
+    CampaignResult,
+    ClientOnboardingInput,
+    ClientRef,
+    EyesRetrainInput,
+    PlatformSyncInput,
+    RetentionCampaignInput,
+    RetrainResult,
+    RunStatusReport,
+    SyncResult,
+)
+
+F = TypeVar("F", bound=Callable)
+
+
+def console_activity(name: Activity) -> Callable[[F], F]:
+    """Register `fn` as activity `name` with connection hygiene and non-retryable
+    validation errors."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            close_old_connections()
+            try:
+                return fn(*args, **kwargs)
+            except DataValidationError as error:
+                raise ApplicationError(
+                    str(error), type=VALIDATION_ERROR_TYPE, non_retryable=True
+                ) from error
+            finally:
+                close_old_connections()
+
+        return activity.defn(name=name.value)(wrapper)
+
+    return decorate
+
+
+def _heartbeat(detail: str) -> None:
+    activity.heartbeat(detail)
+    # The SDK also raises into the thread on cancellation; checking here stops at a clean
+    # point between steps even when that is disabled or late.
+    if activity.is_cancelled():
+        raise CancelledError("Cancelled while running.")
+
+
+@console_activity(Activity.VALIDATE_CLIENT_DATA)
+def validate_client_data(input: ClientOnboardingInput) -> int:
+    client = platform.client_onboarding_validate(
+        run_pk=input.run,
+        organization_id=input.organization_id,
+        name=input.name,
+        email=input.email,
+        platforms=input.platforms,
+    )
+    return client.pk
+
+
+@console_activity(Activity.SETUP_CLIENT_INTEGRATIONS)
+def setup_client_integrations(ref: ClientRef) -> list[str]:
+    return platform.client_integrations_setup(client_id=ref.client_id, platforms=ref.platforms)
+
+
+@console_activity(Activity.CREATE_CLIENT_DASHBOARD)
+def create_client_dashboard(ref: ClientRef) -> int:
+    return platform.client_dashboard_create(client_id=ref.client_id).pk
+
+
+@console_activity(Activity.SYNC_PLATFORM_DATA)
+def sync_platform_data(input: PlatformSyncInput) -> SyncResult:
+    records, created = platform.platform_records_sync(
+        organization_id=input.organization_id,
+        client_id=input.client_id,
+        platform=input.platform,
+        heartbeat=_heartbeat,
+    )
+    return SyncResult(
+        client_id=input.client_id, platform=input.platform, records=records, created=created
+    )
+
+
+@console_activity(Activity.RETRAIN_EYES_MODEL)
+def retrain_eyes_model(input: EyesRetrainInput) -> RetrainResult:
+    version = platform.eyes_model_retrain(
+        run_pk=input.run,
+        organization_id=input.organization_id,
+        model=input.model,
+        params=input.params,
+        heartbeat=_heartbeat,
+    )
+    return RetrainResult(
+        model_version_id=version.pk,
+        model=version.kind,
+        version=version.version,
+        training_rows=version.training_rows,
+        metrics=version.metrics,
+    )
+
+
+@console_activity(Activity.CREATE_RETENTION_CAMPAIGN)
+def create_retention_campaign(input: RetentionCampaignInput) -> CampaignResult:
+    campaign = platform.retention_campaign_create(
+        run_pk=input.run,
+        organization_id=input.organization_id,
+        name=input.name,
+        channel=input.channel,
+        min_churn_risk=input.min_churn_risk,
+    )
+    return CampaignResult(
+        campaign_id=campaign.pk,
+        audience_size=campaign.audience.count(),
+        scored_with_model_version=campaign.scored_with.version if campaign.scored_with else None,
+    )
+
+
+@console_activity(Activity.REPORT_RUN_STATUS)
+def report_run_status(report: RunStatusReport) -> None:
+    workflow_run_record_status(report=report)
+
+
+ACTIVITIES = [
+    validate_client_data,
+    setup_client_integrations,
+    create_client_dashboard,
+    sync_platform_data,
+    retrain_eyes_model,
+    create_retention_campaign,
+    report_run_status,
+]

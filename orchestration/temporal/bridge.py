@@ -1,0 +1,216 @@
+"""The one owner of this process's Temporal client (ARCHITECTURE.md rule 9).
+
+A daemon thread runs a persistent asyncio loop that holds one connected `Client`. Sync code
+(views, admin, commands) submits coroutines to it and waits with a timeout. The thread and
+client are created lazily on first use, after any fork (gunicorn), and again if the process
+forked since. A connection that fails is retried on the next call, so a web process outlives
+a Temporal outage without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+T = TypeVar("T")
+
+# RPC errors that mean "Temporal can't be reached or can't serve now", not "you asked wrong".
+_UNAVAILABLE_CODES = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+class TemporalUnavailable(Exception):
+    """Temporal could not be reached (or did not answer in time)."""
+
+
+class WorkflowNotFound(Exception):
+    """Temporal has no execution with that workflow id."""
+
+
+class WorkflowAlreadyStarted(Exception):
+    """An execution with that workflow id exists already."""
+
+
+@dataclass(frozen=True)
+class Execution:
+    workflow_id: str
+    run_id: str
+    status: str | None  # a temporalio WorkflowExecutionStatus name, e.g. "RUNNING"
+    result: Any = None
+    failure: str = ""
+
+
+class TemporalBridge:
+    def __init__(self, *, address: str, namespace: str, timeout: float) -> None:
+        self.address = address
+        self.namespace = namespace
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Client | None = None
+        self._pid: int | None = None
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                # After a fork the parent's loop thread doesn't exist in the child.
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="temporal-bridge", daemon=True
+                )
+                thread.start()
+                self._loop, self._client, self._pid = loop, None, os.getpid()
+            return self._loop
+
+    async def _get_client(self) -> Client:
+        # Runs on the bridge loop only, so no lock is needed around the client.
+        if self._client is None:
+            self._client = await Client.connect(self.address, namespace=self.namespace)
+        return self._client
+
+    def call(self, operation: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run `operation(client)` on the bridge loop and wait for it.
+
+        Raises TemporalUnavailable when Temporal can't be reached within the timeout.
+        """
+        loop = self._ensure_loop()
+        timeout = self.timeout if timeout is None else timeout
+
+        async def run() -> T:
+            try:
+                client = await self._get_client()
+            except (RuntimeError, OSError, RPCError) as error:
+                raise TemporalUnavailable(
+                    f"Cannot connect to Temporal at {self.address}: {error}"
+                ) from error
+            return await operation(client)
+
+        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise TemporalUnavailable(
+                f"Temporal at {self.address} did not answer within {timeout:g}s."
+            ) from None
+        except RPCError as error:
+            if error.status in _UNAVAILABLE_CODES:
+                raise TemporalUnavailable(f"Temporal at {self.address}: {error}") from error
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise WorkflowNotFound(str(error)) from error
+            raise
+
+    def _rpc_timeout(self) -> timedelta:
+        return timedelta(seconds=self.timeout)
+
+    # --- operations -------------------------------------------------------------------------
+
+    def start_workflow(
+        self, *, workflow: str, arg: Any, workflow_id: str, task_queue: str, execution_timeout: int
+    ) -> str:
+        """Start the workflow; return its run id. The id makes a repeated start a no-op."""
+
+        async def start(client: Client) -> str:
+            try:
+                handle = await client.start_workflow(
+                    workflow,
+                    arg,
+                    id=workflow_id,
+                    task_queue=task_queue,
+                    execution_timeout=timedelta(seconds=execution_timeout),
+                    rpc_timeout=self._rpc_timeout(),
+                )
+            except WorkflowAlreadyStartedError as error:
+                raise WorkflowAlreadyStarted(error.run_id or "") from error
+            return handle.result_run_id or ""
+
+        return self.call(start)
+
+    def cancel_workflow(self, workflow_id: str) -> None:
+        async def cancel(client: Client) -> None:
+            await client.get_workflow_handle(workflow_id).cancel(rpc_timeout=self._rpc_timeout())
+
+        self.call(cancel)
+
+    def describe(self, workflow_id: str) -> Execution:
+        """The execution's status, and its result or failure once closed."""
+
+        async def describe(client: Client) -> Execution:
+            handle: WorkflowHandle = client.get_workflow_handle(workflow_id)
+            description = await handle.describe(rpc_timeout=self._rpc_timeout())
+            status = description.status
+            result, failure = None, ""
+            if status == WorkflowExecutionStatus.COMPLETED:
+                result = await handle.result(rpc_timeout=self._rpc_timeout())
+            elif status == WorkflowExecutionStatus.FAILED:
+                try:
+                    await handle.result(rpc_timeout=self._rpc_timeout())
+                except Exception as error:  # the failure is what we came for
+                    cause = error
+                    while cause.__cause__ is not None:
+                        cause = cause.__cause__
+                    failure = str(cause)
+            return Execution(
+                workflow_id=workflow_id,
+                run_id=description.run_id,
+                status=status.name if status else None,
+                result=result,
+                failure=failure,
+            )
+
+        return self.call(describe)
+
+    def check_health(self) -> dict:
+        async def check(client: Client) -> dict:
+            await client.service_client.check_health(timeout=self._rpc_timeout())
+            info = await client.workflow_service.get_system_info(
+                GetSystemInfoRequest(), timeout=self._rpc_timeout()
+            )
+            return {"server_version": info.server_version}
+
+        return self.call(check)
+
+
+_bridge: TemporalBridge | None = None
+_bridge_lock = threading.Lock()
+
+
+def get_bridge() -> TemporalBridge:
+    """The process's bridge, configured from settings at first use."""
+    global _bridge
+    with _bridge_lock:
+        if _bridge is None:
+            _bridge = TemporalBridge(
+                address=settings.TEMPORAL_ADDRESS,
+                namespace=settings.TEMPORAL_NAMESPACE,
+                timeout=settings.TEMPORAL_RPC_TIMEOUT,
+            )
+        return _bridge
+
+
+def reset_bridge() -> None:
+    """Forget the bridge so the next call builds one from current settings (tests, reloads)."""
+    global _bridge
+    with _bridge_lock:
+        old, _bridge = _bridge, None
+    if old is not None and old._loop is not None and old._pid == os.getpid():
+        old._loop.call_soon_threadsafe(old._loop.stop)

@@ -1,0 +1,34 @@
+"""Builds the console's Temporal worker: every workflow and activity on one task queue."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import ACTIVITIES
+from .workflows import WORKFLOWS
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    max_concurrent_activities: int = 10,
+    shutdown_grace_seconds: float = 30,
+) -> tuple[Worker, ThreadPoolExecutor]:
+    """The worker and the thread pool its sync activities run on (the caller shuts it down)."""
+    executor = ThreadPoolExecutor(
+        max_workers=max_concurrent_activities, thread_name_prefix="activity"
+    )
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        activity_executor=executor,
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=timedelta(seconds=shutdown_grace_seconds),
+    )
+    return worker, executor

@@ -1,0 +1,186 @@
+"""The console's workflows. Deterministic, sandboxed, and free of Django.
+
+Every workflow:
+  - takes one dataclass input carrying its `WorkflowPolicy` (timeouts, attempts, backoff);
+  - calls its activities by name, each with a start-to-close timeout and a retry policy that
+    never retries `ValidationFailed`;
+  - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
+    `report_run_status` local activity, so the database follows without polling;
+  - waits for a cancelled activity to acknowledge cancellation before it ends, so a cancelled
+    run leaves no late writes behind.
+
+Queries: `progress` -> Progress(current_step, steps_done).
+Signals: none; cancellation is Temporal's own cancel request.
+"""
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from .shared import (
+        REPORT_MAXIMUM_ATTEMPTS,
+        REPORT_TIMEOUT_SECONDS,
+        VALIDATION_ERROR_TYPE,
+        Activity,
+        CampaignResult,
+        ClientOnboardingInput,
+        ClientRef,
+        EyesRetrainInput,
+        PlatformSyncInput,
+        Progress,
+        RetentionCampaignInput,
+        RetrainResult,
+        RunStatusReport,
+        SyncResult,
+        WorkflowInput,
+        WorkflowType,
+    )
+
+CANCELED, COMPLETED, FAILED, RUNNING = "CANCELED", "COMPLETED", "FAILED", "RUNNING"
+
+
+def _root_message(error: BaseException) -> str:
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return str(error) or type(error).__name__
+
+
+class _ConsoleWorkflow:
+    """Shared step, reporting and outcome handling. Subclasses implement `_steps`."""
+
+    def __init__(self) -> None:
+        self._current_step = ""
+        self._steps_done: list[str] = []
+        self._input: WorkflowInput | None = None
+
+    @workflow.query
+    def progress(self) -> Progress:
+        return Progress(current_step=self._current_step, steps_done=list(self._steps_done))
+
+    async def _steps(self, input: Any) -> dict:
+        raise NotImplementedError
+
+    async def _execute(self, input: WorkflowInput) -> dict:
+        self._input = input
+        try:
+            result = await self._steps(input)
+        except BaseException as error:
+            if is_cancelled_exception(error):
+                await self._report(CANCELED, error="Cancelled on request.")
+                raise
+            if isinstance(error, ActivityError):
+                message = _root_message(error)
+                await self._report(FAILED, error=message)
+                raise ApplicationError(message, non_retryable=True) from error
+            raise
+        self._current_step = ""
+        await self._report(COMPLETED, result=result)
+        return result
+
+    async def _activity(self, activity: Activity, arg: Any, result_type: type) -> Any:
+        assert self._input is not None
+        policy = self._input.policy
+        step = policy.for_activity(activity)
+        self._current_step = activity.value
+        await self._report(RUNNING)
+        result = await workflow.execute_activity(
+            activity.value,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=step.start_to_close_seconds),
+            heartbeat_timeout=(
+                timedelta(seconds=step.heartbeat_seconds) if step.heartbeat_seconds else None
+            ),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=policy.initial_interval_seconds),
+                backoff_coefficient=policy.backoff_coefficient,
+                maximum_interval=timedelta(seconds=policy.maximum_interval_seconds),
+                maximum_attempts=policy.maximum_attempts,
+                non_retryable_error_types=[VALIDATION_ERROR_TYPE],
+            ),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        self._steps_done.append(activity.value)
+        return result
+
+    async def _report(self, status: str, *, result: dict | None = None, error: str = "") -> None:
+        assert self._input is not None
+        await workflow.execute_local_activity(
+            Activity.REPORT_RUN_STATUS.value,
+            RunStatusReport(
+                run=self._input.run,
+                status=status,
+                current_step=self._current_step,
+                steps_done=list(self._steps_done),
+                result=result,
+                error=error,
+            ),
+            start_to_close_timeout=timedelta(seconds=REPORT_TIMEOUT_SECONDS),
+            retry_policy=RetryPolicy(maximum_attempts=REPORT_MAXIMUM_ATTEMPTS),
+        )
+
+
+@workflow.defn(name=WorkflowType.CLIENT_ONBOARDING.value)
+class ClientOnboardingWorkflow(_ConsoleWorkflow):
+    """Validate client data -> set up integrations -> create the dashboard."""
+
+    @workflow.run
+    async def run(self, input: ClientOnboardingInput) -> dict:
+        return await self._execute(input)
+
+    async def _steps(self, input: ClientOnboardingInput) -> dict:
+        client_id = await self._activity(Activity.VALIDATE_CLIENT_DATA, input, int)
+        ref = ClientRef(run=input.run, client_id=client_id, platforms=list(input.platforms))
+        integrations = await self._activity(Activity.SETUP_CLIENT_INTEGRATIONS, ref, list[str])
+        dashboard_id = await self._activity(Activity.CREATE_CLIENT_DASHBOARD, ref, int)
+        return {"client_id": client_id, "integrations": integrations, "dashboard_id": dashboard_id}
+
+
+@workflow.defn(name=WorkflowType.PLATFORM_SYNC.value)
+class PlatformSyncWorkflow(_ConsoleWorkflow):
+    """Pull one platform's records for one client into the console's database."""
+
+    @workflow.run
+    async def run(self, input: PlatformSyncInput) -> dict:
+        return await self._execute(input)
+
+    async def _steps(self, input: PlatformSyncInput) -> dict:
+        return asdict(await self._activity(Activity.SYNC_PLATFORM_DATA, input, SyncResult))
+
+
+@workflow.defn(name=WorkflowType.EYES_RETRAIN.value)
+class EyesRetrainWorkflow(_ConsoleWorkflow):
+    """Retrain the organization's EYES clustering or churn model and store a new version."""
+
+    @workflow.run
+    async def run(self, input: EyesRetrainInput) -> dict:
+        return await self._execute(input)
+
+    async def _steps(self, input: EyesRetrainInput) -> dict:
+        return asdict(await self._activity(Activity.RETRAIN_EYES_MODEL, input, RetrainResult))
+
+
+@workflow.defn(name=WorkflowType.RETENTION_CAMPAIGN.value)
+class RetentionCampaignWorkflow(_ConsoleWorkflow):
+    """Create a retention campaign for customers at or above a churn risk."""
+
+    @workflow.run
+    async def run(self, input: RetentionCampaignInput) -> dict:
+        return await self._execute(input)
+
+    async def _steps(self, input: RetentionCampaignInput) -> dict:
+        result = await self._activity(Activity.CREATE_RETENTION_CAMPAIGN, input, CampaignResult)
+        return asdict(result)
+
+
+WORKFLOWS = [
+    ClientOnboardingWorkflow,
+    PlatformSyncWorkflow,
+    EyesRetrainWorkflow,
+    RetentionCampaignWorkflow,
+]
