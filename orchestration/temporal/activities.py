@@ -45,7 +45,7 @@ def console_activity(name: Activity) -> Callable[[F], F]:
             except DataValidationError as error:
                 raise ApplicationError(
                     str(error), type=VALIDATION_ERROR_TYPE, non_retryable=True
-                ) from error
+                ) from None  # the message is the whole story; no traceback chain
             finally:
                 close_old_connections()
 
