@@ -24,6 +24,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from .shared import failure_message
+
 T = TypeVar("T")
 
 # RPC errors that mean "Temporal can't be reached or can't serve now", not "you asked wrong".
@@ -165,10 +167,7 @@ class TemporalBridge:
                 try:
                     await handle.result(rpc_timeout=self._rpc_timeout())
                 except Exception as error:  # the failure is what we came for
-                    cause = error
-                    while cause.__cause__ is not None:
-                        cause = cause.__cause__
-                    failure = str(cause)
+                    failure = failure_message(error)
             return Execution(
                 workflow_id=workflow_id,
                 run_id=description.run_id,

@@ -53,6 +53,13 @@ class Activity(StrEnum):
 VALIDATION_ERROR_TYPE = "ValidationFailed"
 
 
+def failure_message(error: BaseException) -> str:
+    """The innermost cause's own message, without Temporal's "Type: " prefix or wrappers."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return getattr(error, "message", None) or str(error) or type(error).__name__
+
+
 @dataclass
 class ActivityPolicy:
     activity: str

@@ -39,15 +39,10 @@ with workflow.unsafe.imports_passed_through():
         SyncResult,
         WorkflowInput,
         WorkflowType,
+        failure_message,
     )
 
 CANCELED, COMPLETED, FAILED, RUNNING = "CANCELED", "COMPLETED", "FAILED", "RUNNING"
-
-
-def _root_message(error: BaseException) -> str:
-    while error.__cause__ is not None:
-        error = error.__cause__
-    return str(error) or type(error).__name__
 
 
 class _ConsoleWorkflow:
@@ -74,7 +69,7 @@ class _ConsoleWorkflow:
                 await self._report(CANCELED, error="Cancelled on request.")
                 raise
             if isinstance(error, ActivityError):
-                message = _root_message(error)
+                message = failure_message(error)
                 await self._report(FAILED, error=message)
                 raise ApplicationError(message, non_retryable=True) from error
             raise

@@ -1,0 +1,71 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Membership, Organization
+from accounts.permissions import has_organization_permission, organizations_for
+from accounts.roles import ROLE_PERMISSIONS, Role
+from accounts.services import membership_remove, membership_set_role
+from orchestration.models import AuditEvent, Client, SyncedRecord
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_role_grants_exactly_its_permissions(orgs, django_user_model, role):
+    user = django_user_model.objects.create_user("u")
+    membership_set_role(organization=orgs["acme"], user=user, role=role)
+    for codename in set().union(*ROLE_PERMISSIONS.values()):
+        expected = codename in ROLE_PERMISSIONS[role]
+        assert has_organization_permission(user, orgs["acme"], codename) is expected, codename
+        assert not has_organization_permission(user, orgs["globex"], codename)
+
+
+def test_changing_and_removing_a_role_takes_effect_and_is_audited(orgs, django_user_model):
+    user = django_user_model.objects.create_user("u")
+    admin = django_user_model.objects.create_superuser("boss")
+    membership_set_role(organization=orgs["acme"], user=user, role="manager", actor=admin)
+    assert organizations_for(user, "run_sensitive_workflows").get() == orgs["acme"]
+
+    user = django_user_model.objects.get(pk=user.pk)  # guardian caches per user object
+    membership_set_role(organization=orgs["acme"], user=user, role="viewer", actor=admin)
+    assert not organizations_for(user, "run_sensitive_workflows").exists()
+    assert organizations_for(user, "view_runs").get() == orgs["acme"]
+
+    membership_remove(membership=Membership.objects.get(user=user), actor=admin)
+    assert not organizations_for(user, "view_runs").exists()
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_username"))
+    assert actions == [
+        ("membership.set", "boss"),
+        ("membership.set", "boss"),
+        ("membership.remove", "boss"),
+    ]
+
+
+def test_seed_demo_is_idempotent(db, django_user_model, client):
+    call_command("seed_demo")
+    counts = (
+        Organization.objects.count(),
+        django_user_model.objects.count(),
+        Membership.objects.count(),
+        Client.objects.count(),
+        SyncedRecord.objects.count(),
+        AuditEvent.objects.count(),
+    )
+    call_command("seed_demo")
+    assert counts == (
+        Organization.objects.count(),
+        django_user_model.objects.count(),
+        Membership.objects.count(),
+        Client.objects.count(),
+        SyncedRecord.objects.count(),
+        AuditEvent.objects.count(),
+    )
+    assert counts[:4] == (2, 6, 5, 2)
+    roles = dict(Membership.objects.values_list("user__username", "role"))
+    assert roles == {
+        "acme-admin": "admin",
+        "acme-manager": "manager",
+        "acme-operator": "operator",
+        "acme-viewer": "viewer",
+        "globex-manager": "manager",
+    }
+    assert client.login(username="acme-viewer", password="omnify-demo")
+    assert django_user_model.objects.get(username="admin").is_superuser

@@ -1,0 +1,194 @@
+"""Suite-wide fixtures: a real Temporal dev server, an in-process worker, demo organizations."""
+
+import asyncio
+import contextlib
+import os
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from orchestration.temporal.bridge import get_bridge, reset_bridge
+from orchestration.temporal.devserver import DevServer
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+
+# --- exit status ------------------------------------------------------------------------------
+# temporalio can abort the interpreter at exit (sdk-python issue 300), which would replace the
+# suite's verdict with a crash. Once pytest has printed its summary, leave with its status.
+_exit_status: int | None = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status is not None and "temporalio" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
+
+
+# --- Temporal ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def temporal_server():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "temporal-dev-server.log", "ab") as log:
+        server = DevServer(log=log).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+class WorkerThread:
+    """The console's real worker (build_worker), run on its own loop in a background thread."""
+
+    def __init__(self, address: str, task_queue: str) -> None:
+        self.address, self.task_queue = address, task_queue
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="test-worker", daemon=True)
+
+    def start(self) -> "WorkerThread":
+        self._thread.start()
+        if not self._ready.wait(30) or self._error:
+            raise RuntimeError(f"Worker did not start: {self._error}")
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:  # surfaced by start()
+            self._error = error
+            self._ready.set()
+
+    async def _main(self) -> None:
+        from temporalio.client import Client
+
+        from orchestration.temporal.worker import build_worker
+
+        client = await Client.connect(self.address)
+        worker, executor = build_worker(
+            client,
+            task_queue=self.task_queue,
+            max_concurrent_activities=4,
+            shutdown_grace_seconds=5,
+        )
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with worker:
+            self._ready.set()
+            await self._stop.wait()
+        executor.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def temporal_env(temporal_server):
+    """Point the console at the suite's server and run a worker on a queue of its own."""
+    task_queue = f"omnify-test-{uuid.uuid4().hex[:8]}"
+    previous = settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE
+    settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE = temporal_server.address, task_queue
+    reset_bridge()
+    worker = WorkerThread(temporal_server.address, task_queue).start()
+    try:
+        yield temporal_server
+    finally:
+        worker.stop()
+        settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE = previous
+        reset_bridge()
+
+
+@pytest.fixture
+def live(transactional_db, temporal_env):
+    """A test that runs workflows for real: committed data the worker's threads can see.
+    Runs it leaves open are terminated, so nothing leaks into the next test."""
+    yield temporal_env
+    from orchestration.models import WorkflowRun
+
+    open_ids = WorkflowRun.objects.filter(status__in=["PENDING", "RUNNING"]).values_list(
+        "workflow_id", flat=True
+    )
+    for workflow_id in open_ids:
+
+        async def terminate(client, workflow_id=workflow_id):
+            await client.get_workflow_handle(workflow_id).terminate("test teardown")
+
+        # Already closed or never started: nothing to clean.
+        with contextlib.suppress(Exception):
+            get_bridge().call(terminate)
+
+
+# --- organizations, users and API clients -----------------------------------------------------
+@pytest.fixture
+def orgs(db):
+    from accounts.models import Organization
+
+    return {
+        "acme": Organization.objects.create(name="Acme Corp", slug="acme"),
+        "globex": Organization.objects.create(name="Globex", slug="globex"),
+    }
+
+
+@pytest.fixture
+def users(orgs, django_user_model):
+    """acme-<role> for every role, and globex-manager."""
+    from accounts.roles import Role
+    from accounts.services import membership_set_role
+
+    made = {}
+    for role in Role:
+        user = django_user_model.objects.create_user(f"acme-{role}", password="pw", is_staff=True)
+        membership_set_role(organization=orgs["acme"], user=user, role=role)
+        made[f"acme-{role}"] = user
+    user = django_user_model.objects.create_user("globex-manager", password="pw", is_staff=True)
+    membership_set_role(organization=orgs["globex"], user=user, role=Role.MANAGER)
+    made["globex-manager"] = user
+    made["outsider"] = django_user_model.objects.create_user("outsider", password="pw")
+    return made
+
+
+@pytest.fixture
+def api(users):
+    """api("acme-manager") -> an APIClient sending that user's token."""
+
+    def client_for(username: str | None = None) -> APIClient:
+        client = APIClient()
+        if username:
+            token, _ = Token.objects.get_or_create(user=users[username])
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def demo_client(orgs):
+    """acme's demo client with GA4 and HubSpot integrations and synced records."""
+    from orchestration.models import Client, Integration
+    from orchestration.platform.services import platform_records_sync
+
+    client = Client.objects.create(
+        organization=orgs["acme"], name="Acme demo", email="demo@acme.example", status="active"
+    )
+    for platform in ("ga4", "hubspot"):
+        Integration.objects.create(client=client, platform=platform)
+        platform_records_sync(
+            organization_id=orgs["acme"].pk,
+            client_id=client.pk,
+            platform=platform,
+            heartbeat=lambda detail: None,
+        )
+    return client
