@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "accounts",
     "orchestration",
@@ -152,7 +154,32 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "orchestration.api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "auth-token": os.environ.get("OMNIFY_TOKEN_THROTTLE", "20/minute"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Omnify Console API",
+    "DESCRIPTION": (
+        "Start, watch, cancel, terminate and retry Temporal workflows per organization. "
+        "Errors: 400 with field errors, 401, 403, 404 (also for other organizations' runs), "
+        "409 for a conflict with the run's state, 503 with code temporal_unavailable."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orchestration.api.schema.strip_optional_trailing_slashes",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "PlatformEnum": "orchestration.temporal.shared.Platform.choices",
+    },
 }
 
 # --- Temporal -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
+from orchestration.temporal.bridge import WorkflowNotFound
 
 
 def exception_handler(exc, context):
@@ -16,4 +17,9 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, RunStateConflict):
         return Response({"detail": str(exc), "code": "conflict"}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, WorkflowNotFound):
+        return Response(
+            {"detail": "Temporal has no execution for this run.", "code": "not_found"},
+            status=status.HTTP_404_NOT_FOUND,
+        )
     return drf_exception_handler(exc, context)

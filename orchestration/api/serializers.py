@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
 from accounts.models import Organization
 from accounts.permissions import has_organization_permission
 from accounts.roles import WORKFLOW_PERMISSIONS
-from orchestration.models import Client, WorkflowRun
+from orchestration.models import AuditEvent, Client, WorkflowRun
 from orchestration.temporal.shared import Channel, EyesModel, Platform, WorkflowType
 
 
@@ -48,6 +49,11 @@ class WorkflowStartSerializer(StrictSerializer):
         data.pop("organization")
         return data
 
+    @classmethod
+    def data_from_params(cls, params: dict) -> dict:
+        """The request body (less the organization) that `workflow_params` came from."""
+        return dict(params)
+
 
 class OnboardingClientSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
@@ -68,6 +74,10 @@ class ClientOnboardingStartSerializer(WorkflowStartSerializer):
 
     def workflow_params(self) -> dict:
         return dict(self.validated_data["client"])
+
+    @classmethod
+    def data_from_params(cls, params: dict) -> dict:
+        return {"client": dict(params)}
 
 
 class PlatformSyncStartSerializer(WorkflowStartSerializer):
@@ -92,6 +102,10 @@ class PlatformSyncStartSerializer(WorkflowStartSerializer):
             "client_id": self.validated_data["client"],
             "platform": self.validated_data["platform"],
         }
+
+    @classmethod
+    def data_from_params(cls, params: dict) -> dict:
+        return {"client": params["client_id"], "platform": params["platform"]}
 
 
 class EyesParamsSerializer(StrictSerializer):
@@ -132,6 +146,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
             "run_id",
             "workflow_type",
             "status",
+            "retrying",
             "organization",
             "started_by",
             "created_at",
@@ -160,3 +175,109 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     def get_temporal_ui_url(self, run: WorkflowRun) -> str:
         base = settings.TEMPORAL_UI_URL.rstrip("/")
         return f"{base}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows/{run.workflow_id}"
+
+
+START_SERIALIZERS: dict[str, type[WorkflowStartSerializer]] = {
+    serializer.workflow_type: serializer
+    for serializer in (
+        ClientOnboardingStartSerializer,
+        PlatformSyncStartSerializer,
+        EyesRetrainStartSerializer,
+        RetentionCampaignStartSerializer,
+    )
+}
+
+
+class PendingActivitySerializer(serializers.Serializer):
+    activity = serializers.CharField()
+    state = serializers.CharField()
+    attempt = serializers.IntegerField()
+    maximum_attempts = serializers.IntegerField(allow_null=True)
+    last_failure = serializers.CharField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_heartbeat_at = serializers.DateTimeField(allow_null=True)
+
+
+class WorkflowRunDetailSerializer(WorkflowRunSerializer):
+    """A run with what only Temporal knows while it runs: its pending activities.
+    `pending_activities` is null when the run is closed or Temporal couldn't be asked."""
+
+    pending_activities = serializers.SerializerMethodField()
+    retrying = serializers.SerializerMethodField()
+
+    class Meta(WorkflowRunSerializer.Meta):
+        fields = [*WorkflowRunSerializer.Meta.fields, "pending_activities", "last_failure"]
+        read_only_fields = fields
+
+    @extend_schema_field(PendingActivitySerializer(many=True, allow_null=True))
+    def get_pending_activities(self, run: WorkflowRun):
+        pending = self.context.get("pending_activities")
+        return None if pending is None else PendingActivitySerializer(pending, many=True).data
+
+    def get_retrying(self, run: WorkflowRun) -> bool:
+        pending = self.context.get("pending_activities") or []
+        return run.status == WorkflowRun.Status.RUNNING and (
+            run.retrying or any(item["attempt"] > 1 for item in pending)
+        )
+
+
+class TerminateSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class RetrySerializer(StrictSerializer):
+    overrides = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=(
+            "Fields of the original start body to change, e.g. "
+            '{"client": {"email": "new@example.com"}} or {"params": {"epochs": 50}}. '
+            "The organization can't change."
+        ),
+    )
+
+    def validate_overrides(self, overrides: dict) -> dict:
+        if "organization" in overrides:
+            raise serializers.ValidationError("A retry runs in the original run's organization.")
+        return overrides
+
+
+class HistoryEventSerializer(serializers.Serializer):
+    event_id = serializers.IntegerField()
+    type = serializers.CharField(help_text="e.g. ActivityTaskFailed")
+    time = serializers.DateTimeField(allow_null=True)
+    activity = serializers.CharField(allow_null=True)
+    attempt = serializers.IntegerField(allow_null=True)
+    failure = serializers.CharField(allow_null=True)
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    events = HistoryEventSerializer(many=True)
+    next_page_token = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor = serializers.CharField(source="actor_username", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "action",
+            "outcome",
+            "actor",
+            "organization",
+            "workflow_id",
+            "payload",
+            "client_ip",
+            "request_id",
+        ]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="temporal_unavailable or conflict")

@@ -1,45 +1,64 @@
 """API routes. Paths match with or without a trailing slash."""
 
 from django.urls import re_path
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
 WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._-]+)"
+WORKFLOWS = r"^temporal/workflows"
 
 urlpatterns = [
-    re_path(r"^auth/token/?$", obtain_auth_token, name="auth-token"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^auth/token/?$", views.TokenView.as_view(), name="auth-token"),
+    re_path(r"^audit/events/?$", views.AuditEventListView.as_view(), name="audit-events"),
     re_path(r"^temporal/health/?$", views.HealthView.as_view(), name="temporal-health"),
     re_path(r"^temporal/configuration/?$", views.ConfigurationView.as_view(), name="configuration"),
-    re_path(r"^temporal/workflows/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
+    re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
     re_path(
-        r"^temporal/workflows/client-onboarding/?$",
+        rf"{WORKFLOWS}/client-onboarding/?$",
         views.ClientOnboardingStartView.as_view(),
         name="start-client-onboarding",
     ),
     re_path(
-        r"^temporal/workflows/platform-sync/?$",
+        rf"{WORKFLOWS}/platform-sync/?$",
         views.PlatformSyncStartView.as_view(),
         name="start-platform-sync",
     ),
     re_path(
-        r"^temporal/workflows/eyes-retrain/?$",
+        rf"{WORKFLOWS}/eyes-retrain/?$",
         views.EyesRetrainStartView.as_view(),
         name="start-eyes-retrain",
     ),
     re_path(
-        r"^temporal/workflows/retention-campaign/?$",
+        rf"{WORKFLOWS}/retention-campaign/?$",
         views.RetentionCampaignStartView.as_view(),
         name="start-retention-campaign",
     ),
     re_path(
-        rf"^temporal/workflows/{WORKFLOW_ID}/status/?$",
+        rf"{WORKFLOWS}/{WORKFLOW_ID}/status/?$",
         views.WorkflowRunStatusView.as_view(),
         name="workflow-status",
     ),
     re_path(
-        rf"^temporal/workflows/{WORKFLOW_ID}/cancel/?$",
+        rf"{WORKFLOWS}/{WORKFLOW_ID}/history/?$",
+        views.WorkflowRunHistoryView.as_view(),
+        name="workflow-history",
+    ),
+    re_path(
+        rf"{WORKFLOWS}/{WORKFLOW_ID}/cancel/?$",
         views.WorkflowRunCancelView.as_view(),
         name="workflow-cancel",
+    ),
+    re_path(
+        rf"{WORKFLOWS}/{WORKFLOW_ID}/terminate/?$",
+        views.WorkflowRunTerminateView.as_view(),
+        name="workflow-terminate",
+    ),
+    re_path(
+        rf"{WORKFLOWS}/{WORKFLOW_ID}/retry/?$",
+        views.WorkflowRunRetryView.as_view(),
+        name="workflow-retry",
     ),
 ]

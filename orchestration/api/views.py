@@ -1,23 +1,66 @@
 """The REST API: one GenericAPIView per operation, each parsing input, calling one service or
 selector, and rendering the result."""
 
+import base64
+import binascii
 from dataclasses import asdict
 
 from django.conf import settings
-from rest_framework import generics, permissions, status
-from rest_framework.exceptions import PermissionDenied
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.permissions import organizations_for
 from accounts.roles import VIEW_CONFIGURATION
-from orchestration.selectors.runs import workflow_run_list
+from orchestration.exceptions import TemporalUnavailable
+from orchestration.selectors.runs import audit_event_list, workflow_run_list
 from orchestration.services.policies import workflow_policies
-from orchestration.services.runs import workflow_run_cancel, workflow_run_start
+from orchestration.services.runs import (
+    workflow_run_cancel,
+    workflow_run_retry,
+    workflow_run_start,
+    workflow_run_terminate,
+)
 from orchestration.temporal.bridge import get_bridge
 
 from . import serializers as s
+from .filters import AuditEventFilter, WorkflowRunFilter
+
+ERROR = s.ErrorSerializer
+UNAVAILABLE = OpenApiResponse(
+    ERROR, description="Temporal is unavailable (code temporal_unavailable)."
+)
+CONFLICT = OpenApiResponse(ERROR, description="The run's state doesn't allow this (code conflict).")
+NOT_FOUND = OpenApiResponse(ERROR, description="No such run in the caller's organizations.")
+FORBIDDEN = OpenApiResponse(ERROR, description="The caller's role doesn't allow this.")
+UNAUTHENTICATED = OpenApiResponse(ERROR, description="No or invalid credentials.")
+BAD_INPUT = OpenApiResponse(description="Field errors: {field: [messages]}.")
 
 
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token. Throttled per client."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
+
+
+@extend_schema(
+    responses={
+        200: inline_serializer(
+            "Health",
+            {"status": serializers.CharField(), "temporal": serializers.DictField()},
+        ),
+        503: UNAVAILABLE,
+    }
+)
 class HealthView(generics.GenericAPIView):
     """Whether this process can reach Temporal. Open to probes; says nothing secret."""
 
@@ -44,8 +87,6 @@ class WorkflowStartView(generics.GenericAPIView):
     """POST starts a run. An `Idempotency-Key` header already used by this organization for
     this workflow type answers 200 with the original run instead of starting another."""
 
-    output_serializer_class = s.WorkflowRunSerializer
-
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -56,29 +97,57 @@ class WorkflowStartView(generics.GenericAPIView):
             params=serializer.workflow_params(),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
-        output = self.output_serializer_class(run, context=self.get_serializer_context())
+        output = s.WorkflowRunSerializer(run, context=self.get_serializer_context())
         return Response(
             output.data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         )
 
 
+def _start_schema(serializer_class):
+    return extend_schema(
+        request=serializer_class,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Repeat-safe starts: a key already used returns the original run.",
+            )
+        ],
+        responses={
+            202: s.WorkflowRunSerializer,
+            200: OpenApiResponse(s.WorkflowRunSerializer, description="Idempotent replay."),
+            400: BAD_INPUT,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            503: UNAVAILABLE,
+        },
+    )
+
+
+@_start_schema(s.ClientOnboardingStartSerializer)
 class ClientOnboardingStartView(WorkflowStartView):
     serializer_class = s.ClientOnboardingStartSerializer
 
 
+@_start_schema(s.PlatformSyncStartSerializer)
 class PlatformSyncStartView(WorkflowStartView):
     serializer_class = s.PlatformSyncStartSerializer
 
 
+@_start_schema(s.EyesRetrainStartSerializer)
 class EyesRetrainStartView(WorkflowStartView):
     serializer_class = s.EyesRetrainStartSerializer
 
 
+@_start_schema(s.RetentionCampaignStartSerializer)
 class RetentionCampaignStartView(WorkflowStartView):
     serializer_class = s.RetentionCampaignStartSerializer
 
 
 class RunQuerysetMixin:
+    """Runs the caller may see; another organization's run is a 404, never a 403."""
+
     serializer_class = s.WorkflowRunSerializer
     lookup_field = "workflow_id"
 
@@ -86,24 +155,178 @@ class RunQuerysetMixin:
         return workflow_run_list(user=self.request.user)
 
 
+@extend_schema(
+    responses={200: s.WorkflowRunSerializer(many=True), 400: BAD_INPUT, 401: UNAUTHENTICATED}
+)
 class WorkflowRunListView(RunQuerysetMixin, generics.ListAPIView):
-    """The caller's organizations' runs, newest first, paginated."""
+    """The caller's organizations' runs, newest first, filtered and paginated."""
+
+    filterset_class = WorkflowRunFilter
 
 
+@extend_schema(responses={200: s.WorkflowRunDetailSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND})
 class WorkflowRunStatusView(RunQuerysetMixin, generics.RetrieveAPIView):
-    """A run as the console knows it: status, progress, input, result or error."""
+    """A run: status, progress, input, result or error, and, while it runs, its pending
+    activities from Temporal (attempt, maximum attempts, last failure, next retry)."""
+
+    serializer_class = s.WorkflowRunDetailSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        run = self.get_object()
+        context = self.get_serializer_context()
+        if run.status == run.Status.RUNNING:
+            try:
+                context["pending_activities"] = list(
+                    get_bridge().describe(run.workflow_id).pending_activities
+                )
+            except TemporalUnavailable:
+                context["pending_activities"] = None  # the row alone still answers
+        return Response(self.get_serializer_class()(run, context=context).data)
 
 
 class WorkflowRunCancelView(RunQuerysetMixin, generics.GenericAPIView):
     """Request cancellation. 202: Temporal accepted the request; the run becomes CANCELED
     when the workflow acknowledges it. 409 when the run isn't running."""
 
+    @extend_schema(
+        request=None,
+        responses={
+            202: s.WorkflowRunSerializer,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            503: UNAVAILABLE,
+        },
+    )
     def post(self, request, workflow_id):
         run = workflow_run_cancel(user=request.user, run=self.get_object())
         run.refresh_from_db()
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
+class WorkflowRunTerminateView(RunQuerysetMixin, generics.GenericAPIView):
+    """Terminate a running run at once, with a reason (managers and admins)."""
+
+    @extend_schema(
+        request=s.TerminateSerializer,
+        responses={
+            200: s.WorkflowRunSerializer,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            503: UNAVAILABLE,
+        },
+    )
+    def post(self, request, workflow_id):
+        run = self.get_object()
+        body = s.TerminateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = workflow_run_terminate(
+            user=request.user, run=run, reason=body.validated_data["reason"]
+        )
+        return Response(self.get_serializer(run).data)
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
+    """Start a new run with a finished run's input, optionally overriding fields; the new
+    input is validated like a start, and the new run links back through `retry_of`."""
+
+    @extend_schema(
+        request=s.RetrySerializer,
+        responses={
+            202: s.WorkflowRunSerializer,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            503: UNAVAILABLE,
+        },
+    )
+    def post(self, request, workflow_id):
+        run = self.get_object()
+        body = s.RetrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        start_serializer = s.START_SERIALIZERS[run.workflow_type]
+        data = _merge(
+            start_serializer.data_from_params(run.input), body.validated_data["overrides"]
+        )
+        start = start_serializer(
+            data={**data, "organization": run.organization.slug},
+            context=self.get_serializer_context(),
+        )
+        start.is_valid(raise_exception=True)
+        new_run = workflow_run_retry(user=request.user, run=run, params=start.workflow_params())
+        return Response(self.get_serializer(new_run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WorkflowRunHistoryView(RunQuerysetMixin, generics.GenericAPIView):
+    """The run's Temporal event history, oldest first, a page at a time."""
+
+    MAX_PAGE_SIZE = 200
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "page_size", int, description=f"Events per page (1-{MAX_PAGE_SIZE}, default 50)."
+            ),
+            OpenApiParameter(
+                "page_token", str, description="`next_page_token` of the previous page."
+            ),
+        ],
+        responses={200: s.HistoryPageSerializer, 400: BAD_INPUT, 404: NOT_FOUND, 503: UNAVAILABLE},
+    )
+    def get(self, request, workflow_id):
+        run = self.get_object()
+        try:
+            page_size = int(request.query_params.get("page_size", 50))
+            if not 1 <= page_size <= self.MAX_PAGE_SIZE:
+                raise ValueError
+        except ValueError:
+            raise ValidationError(
+                {"page_size": [f"A whole number from 1 to {self.MAX_PAGE_SIZE}."]}
+            ) from None
+        try:
+            token = base64.urlsafe_b64decode(request.query_params.get("page_token", ""))
+        except (binascii.Error, ValueError):
+            raise ValidationError({"page_token": ["Not a token this API gave out."]}) from None
+        page = get_bridge().history_page(run.workflow_id, page_size=page_size, page_token=token)
+        next_token = (
+            base64.urlsafe_b64encode(page.next_page_token).decode()
+            if page.next_page_token
+            else None
+        )
+        next_url = (
+            request.build_absolute_uri(
+                f"{request.path}?page_size={page_size}&page_token={next_token}"
+            )
+            if next_token
+            else None
+        )
+        return Response({"events": page.events, "next_page_token": next_token, "next": next_url})
+
+
+@extend_schema(
+    responses={
+        200: inline_serializer(
+            "Configuration",
+            {"temporal": serializers.DictField(), "workflows": serializers.DictField()},
+        ),
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+    }
+)
 class ConfigurationView(generics.GenericAPIView):
     """Temporal connection settings and the effective workflow policies (managers, admins)."""
 
@@ -125,3 +348,16 @@ class ConfigurationView(generics.GenericAPIView):
                 },
             }
         )
+
+
+@extend_schema(
+    responses={200: s.AuditEventSerializer(many=True), 400: BAD_INPUT, 401: UNAUTHENTICATED}
+)
+class AuditEventListView(generics.ListAPIView):
+    """The audit log of the caller's organizations, newest first."""
+
+    serializer_class = s.AuditEventSerializer
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return audit_event_list(user=self.request.user)

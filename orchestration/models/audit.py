@@ -11,8 +11,15 @@ class AuditEvent(models.Model):
         DENIED = "denied", "Denied"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No database constraint and no cascade: deleting a user must not rewrite the log (which
+    # PostgreSQL's trigger would refuse anyway); `actor_username` keeps who it was.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     # A snapshot, so the log still says who acted after the user is renamed or deleted.
     actor_username = models.CharField(max_length=150, blank=True)

@@ -35,6 +35,12 @@ class WorkflowRun(models.Model):
     error = models.TextField(blank=True)
     current_step = models.CharField(max_length=64, blank=True)
     steps_done = models.JSONField(default=list)
+    # Set by the worker when an activity attempt fails and Temporal will try again, cleared
+    # when a later attempt succeeds: the list shows struggling runs without asking Temporal.
+    retrying = models.BooleanField(default=False)
+    last_failure = models.TextField(blank=True)
+    last_failure_activity = models.CharField(max_length=64, blank=True)
+    last_failure_attempt = models.PositiveIntegerField(null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

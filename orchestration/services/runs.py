@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.permissions import has_organization_permission
-from accounts.roles import WORKFLOW_PERMISSIONS
+from accounts.roles import MANAGE_RUNS, WORKFLOW_PERMISSIONS
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.temporal import shared
@@ -69,6 +69,11 @@ TEMPORAL_STATUS = {
 }
 
 
+def _require_permission(user: AbstractBaseUser, organization: Organization, codename: str) -> None:
+    if not has_organization_permission(user, organization, codename):
+        raise PermissionDenied(f"Your role in {organization.slug} does not allow this.")
+
+
 def _require_workflow_permission(
     user: AbstractBaseUser, organization: Organization, workflow_type: str
 ) -> None:
@@ -88,6 +93,9 @@ def _set_status(run: WorkflowRun, status: str, **fields: Any) -> list[str]:
     if status in WorkflowRun.TERMINAL and status != Status.START_FAILED:
         run.closed_at = timezone.now()
         changed.append("closed_at")
+    if status in WorkflowRun.TERMINAL:
+        run.retrying = False
+        changed.append("retrying")
     for name, value in fields.items():
         setattr(run, name, value)
         changed.append(name)
@@ -131,7 +139,7 @@ def workflow_run_start(
             run.workflow_id = f"{workflow_type}-{run.id}"
             run.save(force_insert=True)
             audit_event_record(
-                action=AuditAction.WORKFLOW_START,
+                action=AuditAction.WORKFLOW_RETRY if retry_of else AuditAction.WORKFLOW_START,
                 actor=user,
                 run=run,
                 payload={"input": params, "retry_of": retry_of.workflow_id if retry_of else None},
@@ -252,6 +260,95 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
     return run
 
 
+def workflow_run_terminate(*, user: AbstractBaseUser, run: WorkflowRun, reason: str) -> WorkflowRun:
+    """Terminate a running run at once (no cleanup in the workflow), recording why.
+
+    Guarantees: managers and admins only; a run that isn't RUNNING raises RunStateConflict; the
+    request is audited before Temporal is asked; once Temporal confirms, the run is TERMINATED
+    with its status change audited; when Temporal can't be reached the failure is audited and
+    TemporalUnavailable raised.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("A reason is required to terminate a run.")
+    _require_permission(user, run.organization, MANAGE_RUNS)
+    with transaction.atomic(durable=True):
+        run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
+        if run.status != Status.RUNNING:
+            raise RunStateConflict(
+                f"Only a running run can be terminated; this one is {run.status}."
+            )
+        audit_event_record(
+            action=AuditAction.WORKFLOW_TERMINATE, actor=user, run=run, payload={"reason": reason}
+        )
+    try:
+        get_bridge().terminate_workflow(run.workflow_id, f"{reason} (by {user.get_username()})")
+    except (TemporalUnavailable, WorkflowNotFound) as error:
+        with transaction.atomic():
+            audit_event_record(
+                action=AuditAction.WORKFLOW_TERMINATE_FAILED,
+                actor=user,
+                run=run,
+                payload={"error": str(error)},
+                outcome=AuditEvent.Outcome.FAILURE,
+            )
+        if isinstance(error, WorkflowNotFound):
+            raise RunStateConflict("Temporal has no open execution for this run.") from error
+        raise
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
+        if run.status == Status.RUNNING:
+            run.save(
+                update_fields=_set_status(
+                    run, Status.TERMINATED, error=f"Terminated by {user.get_username()}: {reason}"
+                )
+            )
+            audit_event_record(
+                action=AuditAction.WORKFLOW_STATUS,
+                actor=user,
+                run=run,
+                payload={"from": Status.RUNNING, "to": Status.TERMINATED, "error": reason},
+            )
+    return run
+
+
+def workflow_run_retry(
+    *, user: AbstractBaseUser, run: WorkflowRun, params: dict[str, Any]
+) -> WorkflowRun:
+    """Start a new run of a finished run's workflow, linked to it by `retry_of`.
+
+    `params` is the new run's input (the caller validates it like a start; usually the old
+    input with some fields overridden). Managers and admins only; a run that hasn't finished
+    raises RunStateConflict.
+    """
+    _require_permission(user, run.organization, MANAGE_RUNS)
+    if not run.is_terminal:
+        raise RunStateConflict(f"Only a finished run can be retried; this one is {run.status}.")
+    new_run, _ = workflow_run_start(
+        user=user,
+        organization=run.organization,
+        workflow_type=run.workflow_type,
+        params=params,
+        retry_of=run,
+    )
+    return new_run
+
+
+def workflow_run_refresh(*, user: AbstractBaseUser, run: WorkflowRun) -> str | None:
+    """Ask Temporal about one open run now and record what it says (an explicit refresh).
+    Returns the new status, or None when the row already agreed."""
+    _require_permission(user, run.organization, MANAGE_RUNS)
+    if run.is_terminal and run.status != Status.START_FAILED:
+        return None
+    try:
+        execution = get_bridge().describe(run.workflow_id)
+    except WorkflowNotFound:
+        execution = None
+    if execution is None and run.status == Status.START_FAILED:
+        return None
+    return workflow_run_reconcile(run=run, execution=execution)
+
+
 def workflow_run_record_status(*, report: shared.RunStatusReport) -> WorkflowRun:
     """Record what a workflow reported about itself: its step and, at the end, its outcome.
 
@@ -280,6 +377,24 @@ def workflow_run_record_status(*, report: shared.RunStatusReport) -> WorkflowRun
         run.steps_done = report.steps_done
         run.save(update_fields=[*changed, "current_step", "steps_done"])
     return run
+
+
+def workflow_run_record_activity_attempt(
+    *, workflow_id: str, activity: str, attempt: int, error: str, will_retry: bool
+) -> None:
+    """Record an activity attempt's failure (or a success after failures) on its run.
+
+    Not a status change, so no audit event: the run's `retrying` flag and last failure are
+    what the list and the run page show about activities that keep failing.
+    """
+    fields: dict[str, Any] = {"retrying": will_retry}
+    if error:
+        fields |= {
+            "last_failure": error,
+            "last_failure_activity": activity,
+            "last_failure_attempt": attempt,
+        }
+    WorkflowRun.objects.filter(workflow_id=workflow_id).update(**fields)
 
 
 def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> str | None:

@@ -13,7 +13,10 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from orchestration.platform import services as platform
 from orchestration.platform.errors import DataValidationError
-from orchestration.services.runs import workflow_run_record_status
+from orchestration.services.runs import (
+    workflow_run_record_activity_attempt,
+    workflow_run_record_status,
+)
 
 from .shared import (
     VALIDATION_ERROR_TYPE,
@@ -27,6 +30,7 @@ from .shared import (
     RetrainResult,
     RunStatusReport,
     SyncResult,
+    failure_message,
 )
 
 F = TypeVar("F", bound=Callable)
@@ -41,17 +45,46 @@ def console_activity(name: Activity) -> Callable[[F], F]:
         def wrapper(*args, **kwargs):
             close_old_connections()
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except DataValidationError as error:
                 raise ApplicationError(
                     str(error), type=VALIDATION_ERROR_TYPE, non_retryable=True
                 ) from None  # the message is the whole story; no traceback chain
+            except CancelledError:
+                raise
+            except Exception as error:
+                if name != Activity.REPORT_RUN_STATUS:
+                    _record_attempt(error)
+                raise
+            else:
+                if activity.info().attempt > 1 and name != Activity.REPORT_RUN_STATUS:
+                    _record_attempt(None)
+                return result
             finally:
                 close_old_connections()
 
         return activity.defn(name=name.value)(wrapper)
 
     return decorate
+
+
+def _record_attempt(error: Exception | None) -> None:
+    """Tell the run whether this activity is failing and will be tried again."""
+    info = activity.info()
+    policy = info.retry_policy
+    will_retry = error is not None and (
+        policy is None or not policy.maximum_attempts or info.attempt < policy.maximum_attempts
+    )
+    try:
+        workflow_run_record_activity_attempt(
+            workflow_id=info.workflow_id,
+            activity=info.activity_type,
+            attempt=info.attempt,
+            error=failure_message(error) if error is not None else "",
+            will_retry=will_retry,
+        )
+    except Exception:  # never let bookkeeping hide the activity's own outcome
+        activity.logger.exception("Could not record the attempt of %s", info.activity_type)
 
 
 def _heartbeat(detail: str) -> None:

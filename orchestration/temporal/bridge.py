@@ -19,11 +19,16 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    GetSystemInfoRequest,
+    GetWorkflowExecutionHistoryRequest,
+)
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from .history import readable_events, readable_pending_activities
 from .shared import failure_message
 
 T = TypeVar("T")
@@ -57,6 +62,13 @@ class Execution:
     status: str | None  # a temporalio WorkflowExecutionStatus name, e.g. "RUNNING"
     result: Any = None
     failure: str = ""
+    pending_activities: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    events: list[dict]
+    next_page_token: bytes
 
 
 class TemporalBridge:
@@ -174,9 +186,40 @@ class TemporalBridge:
                 status=status.name if status else None,
                 result=result,
                 failure=failure,
+                pending_activities=tuple(
+                    readable_pending_activities(description.raw_description.pending_activities)
+                ),
             )
 
         return self.call(describe)
+
+    def terminate_workflow(self, workflow_id: str, reason: str) -> None:
+        async def terminate(client: Client) -> None:
+            handle = client.get_workflow_handle(workflow_id)
+            await handle.terminate(reason=reason, rpc_timeout=self._rpc_timeout())
+
+        self.call(terminate)
+
+    def history_page(self, workflow_id: str, *, page_size: int, page_token: bytes) -> HistoryPage:
+        """One page of the execution's event history, oldest first, as readable dicts."""
+
+        async def fetch(client: Client) -> HistoryPage:
+            response = await client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=self.namespace,
+                    execution=WorkflowExecution(workflow_id=workflow_id),
+                    maximum_page_size=page_size,
+                    next_page_token=page_token,
+                ),
+                timeout=self._rpc_timeout(),
+            )
+            names: dict[int, str] = {}
+            return HistoryPage(
+                events=readable_events(list(response.history.events), names),
+                next_page_token=response.next_page_token,
+            )
+
+        return self.call(fetch)
 
     def check_health(self) -> dict:
         async def check(client: Client) -> dict:
