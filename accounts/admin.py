@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 
 from accounts.permissions import organizations_for
 from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
@@ -25,12 +27,38 @@ class OrganizationAdmin(admin.ModelAdmin):
     # Creating and renaming organizations is for superusers (Django's model permissions).
 
 
+class MembershipAddForm(forms.ModelForm):
+    """Add a member by username, so organization admins never see a list of every user."""
+
+    username = forms.CharField(max_length=150)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "organization", "role"]
+
+    def clean_username(self):
+        User = get_user_model()
+        try:
+            return User.objects.get(username=self.cleaned_data["username"])
+        except User.DoesNotExist:
+            raise forms.ValidationError("No user with this username.") from None
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "organization__slug"]
     list_select_related = ["user", "organization"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+            kwargs["fields"] = ["username", "organization", "role"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["user", "organization", "role"] if obj else ["username", "organization", "role"]
 
     def get_readonly_fields(self, request, obj=None):
         # A membership is one user in one organization; moving it would be a different one.
@@ -67,8 +95,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service, so guardian permissions and the audit log follow the role.
+        user = form.cleaned_data["username"] if not change else obj.user
         membership = membership_set_role(
-            organization=obj.organization, user=obj.user, role=obj.role, actor=request.user
+            organization=obj.organization, user=user, role=obj.role, actor=request.user
         )
         obj.pk = membership.pk
 

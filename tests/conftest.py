@@ -132,6 +132,14 @@ def live(transactional_db, temporal_env):
 
 
 # --- organizations, users and API clients -----------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters live in the cache; one test's logins must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def orgs(db):
     from accounts.models import Organization

@@ -281,3 +281,24 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False, help_text="temporal_unavailable or conflict")
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+def validated_retry_params(*, run: WorkflowRun, overrides: dict, context: dict) -> dict:
+    """A retry's workflow input: the run's input with `overrides` (in the start body's shape)
+    applied, validated exactly like a start. Raises ValidationError with field errors."""
+    start_serializer = START_SERIALIZERS[run.workflow_type]
+    data = _merge(start_serializer.data_from_params(run.input), overrides)
+    start = start_serializer(data={**data, "organization": run.organization.slug}, context=context)
+    start.is_valid(raise_exception=True)
+    return start.workflow_params()

@@ -228,17 +228,6 @@ class WorkflowRunTerminateView(RunQuerysetMixin, generics.GenericAPIView):
         return Response(self.get_serializer(run).data)
 
 
-def _merge(base: dict, overrides: dict) -> dict:
-    merged = dict(base)
-    for key, value in overrides.items():
-        merged[key] = (
-            _merge(merged[key], value)
-            if isinstance(value, dict) and isinstance(merged.get(key), dict)
-            else value
-        )
-    return merged
-
-
 class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
     """Start a new run with a finished run's input, optionally overriding fields; the new
     input is validated like a start, and the new run links back through `retry_of`."""
@@ -258,16 +247,12 @@ class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
         run = self.get_object()
         body = s.RetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        start_serializer = s.START_SERIALIZERS[run.workflow_type]
-        data = _merge(
-            start_serializer.data_from_params(run.input), body.validated_data["overrides"]
-        )
-        start = start_serializer(
-            data={**data, "organization": run.organization.slug},
+        params = s.validated_retry_params(
+            run=run,
+            overrides=body.validated_data["overrides"],
             context=self.get_serializer_context(),
         )
-        start.is_valid(raise_exception=True)
-        new_run = workflow_run_retry(user=request.user, run=run, params=start.workflow_params())
+        new_run = workflow_run_retry(user=request.user, run=run, params=params)
         return Response(self.get_serializer(new_run).data, status=status.HTTP_202_ACCEPTED)
 
 

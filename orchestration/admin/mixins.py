@@ -1,0 +1,56 @@
+from django.contrib import admin
+
+from accounts.permissions import organizations_for
+from accounts.roles import VIEW_RUNS
+
+
+class ReadOnlyAdminMixin:
+    """Rows are written by services only; no add, change or delete through the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrganizationScopedMixin:
+    """Staff see their organizations' rows; `get_queryset` (a selector) decides which."""
+
+    def has_module_permission(self, request):
+        user = request.user
+        return (
+            user.is_active
+            and user.is_staff
+            and (user.is_superuser or organizations_for(user, VIEW_RUNS).exists())
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
+def scoped_values_filter(field: str, title: str) -> type[admin.SimpleListFilter]:
+    """A list filter offering the values of `field` found in the admin's *scoped* queryset
+    (Django's AllValuesFieldListFilter would list every organization's values)."""
+
+    class ScopedValuesFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            values = (
+                model_admin.get_queryset(request)
+                .exclude(**{field: ""})
+                .order_by(field)
+                .values_list(field, flat=True)
+                .distinct()
+            )
+            return [(value, value) for value in values]
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    ScopedValuesFilter.title = title
+    return ScopedValuesFilter
