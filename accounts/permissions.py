@@ -6,6 +6,7 @@ Every queryset of organization-owned data in the console is filtered through
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user
 
 from .models import Organization
@@ -25,13 +26,17 @@ def organizations_for(user: User, codename: str) -> QuerySet[Organization]:
 
 
 def has_organization_permission(user: User, organization: Organization, codename: str) -> bool:
+    """Whether `user` holds `codename` on `organization`.
+
+    The guardian checker is kept on the user object, so a request (one user object) asks the
+    database once per organization however many times it checks; the next request, with a
+    fresh user object, sees role changes.
+    """
     if not user.is_authenticated or not user.is_active:
         return False
-    return user.has_perm(f"accounts.{codename}", organization)
-
-
-def is_member(user: User, organization: Organization) -> bool:
-    """Whether the user has any role in the organization (viewers included)."""
-    return user.is_authenticated and (
-        user.is_superuser or organization.memberships.filter(user_id=user.pk).exists()
-    )
+    if user.is_superuser:
+        return True
+    checker = getattr(user, "_organization_permission_checker", None)
+    if checker is None:
+        checker = user._organization_permission_checker = ObjectPermissionChecker(user)
+    return checker.has_perm(codename, organization)

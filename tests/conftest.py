@@ -27,6 +27,12 @@ _exit_status: int | None = None
 def pytest_sessionfinish(session, exitstatus):
     global _exit_status
     _exit_status = int(exitstatus)
+    # Django removes the test database file; the worker threads' connections leave SQLite's
+    # -wal/-shm companions behind.
+    test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_db and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for companion in Path(test_db).parent.glob(f"{Path(test_db).name}-*"):
+            companion.unlink(missing_ok=True)
 
 
 @pytest.hookimpl(trylast=True)

@@ -10,7 +10,8 @@ from .base import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # In-memory SQLite can't be shared with the Temporal worker's activity threads.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # In-memory SQLite can't be shared with the Temporal worker's activity threads. One file
+    # per test process, so two suites (a developer's and CI's) never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 TEMPORAL_RPC_TIMEOUT = 3.0
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -6,7 +6,7 @@ from rest_framework import exceptions, serializers
 from accounts.models import Organization
 from accounts.permissions import has_organization_permission
 from accounts.roles import WORKFLOW_PERMISSIONS
-from orchestration.models import AuditEvent, Client, WorkflowRun
+from orchestration.models import AuditEvent, Client, Integration, WorkflowRun
 from orchestration.temporal.shared import Channel, EyesModel, Platform, WorkflowType
 
 
@@ -86,16 +86,21 @@ class PlatformSyncStartSerializer(WorkflowStartSerializer):
     platform = serializers.ChoiceField(choices=Platform.choices())
 
     def validate(self, data):
+        if Integration.objects.filter(
+            client_id=data["client"],
+            client__organization=data["organization"],
+            platform=data["platform"],
+        ).exists():
+            return data
+        # Say precisely what is wrong; only bad input pays for these queries.
         client = Client.objects.filter(pk=data["client"], organization=data["organization"]).first()
         if client is None:
             raise serializers.ValidationError(
                 {"client": [f"No client with id {data['client']} in {data['organization'].slug}."]}
             )
-        if not client.integrations.filter(platform=data["platform"]).exists():
-            raise serializers.ValidationError(
-                {"platform": [f"{client.name} has no {data['platform']} integration."]}
-            )
-        return data
+        raise serializers.ValidationError(
+            {"platform": [f"{client.name} has no {data['platform']} integration."]}
+        )
 
     def workflow_params(self) -> dict:
         return {

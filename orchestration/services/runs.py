@@ -215,7 +215,10 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
         audit_event_record(
             action=AuditAction.WORKFLOW_STARTED, actor=user, run=run, payload={"run_id": run_id}
         )
-    run.refresh_from_db(fields=["status", "run_id", "started_at", "current_step", "steps_done"])
+    if moved:
+        run.status, run.run_id, run.started_at = Status.RUNNING, run_id, now
+    else:
+        run.refresh_from_db()
 
 
 def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> WorkflowRun:
