@@ -180,6 +180,11 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     # --- actions, each behind a confirmation page -----------------------------------------
 
     def _confirmed(self, request, queryset, *, verb: str, perform, needs_reason: bool = False):
+        if not queryset.exists():
+            self.message_user(
+                request, "None of the selected runs is yours to act on.", messages.WARNING
+            )
+            return None
         reason = request.POST.get("reason", "").strip()
         error = ""
         if request.POST.get("post") == "yes":
