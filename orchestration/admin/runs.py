@@ -330,7 +330,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                 if run.status == WorkflowRun.Status.RUNNING
                 else []
             )
-            history = bridge.history_page(run.workflow_id, page_size=200, page_token=b"").events
+            history = bridge.history_page(run.workflow_id, page_size=200).events
         except (TemporalUnavailable, WorkflowNotFound) as error:
             return {"temporal_error": str(error), "history": [], "pending_activities": []}
         return {"history": history, "pending_activities": pending}

@@ -1,9 +1,8 @@
 """The REST API: one GenericAPIView per operation, each parsing input, calling one service or
 selector, and rendering the result."""
 
-import base64
-import binascii
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from django.conf import settings
 from drf_spectacular.utils import (
@@ -283,23 +282,20 @@ class WorkflowRunHistoryView(RunQuerysetMixin, generics.GenericAPIView):
                 {"page_size": [f"A whole number from 1 to {self.MAX_PAGE_SIZE}."]}
             ) from None
         try:
-            token = base64.urlsafe_b64decode(request.query_params.get("page_token", ""))
-        except (binascii.Error, ValueError):
-            raise ValidationError({"page_token": ["Not a token this API gave out."]}) from None
-        page = get_bridge().history_page(run.workflow_id, page_size=page_size, page_token=token)
-        next_token = (
-            base64.urlsafe_b64encode(page.next_page_token).decode()
-            if page.next_page_token
-            else None
-        )
-        next_url = (
-            request.build_absolute_uri(
-                f"{request.path}?page_size={page_size}&page_token={next_token}"
+            page = get_bridge().history_page(
+                run.workflow_id,
+                page_size=page_size,
+                cursor=request.query_params.get("page_token", ""),
             )
-            if next_token
-            else None
+        except ValueError:
+            raise ValidationError({"page_token": ["Not a token this API gave out."]}) from None
+        next_url = None
+        if page.next_cursor:
+            query = urlencode({"page_size": page_size, "page_token": page.next_cursor})
+            next_url = request.build_absolute_uri(f"{request.path}?{query}")
+        return Response(
+            {"events": page.events, "next_page_token": page.next_cursor, "next": next_url}
         )
-        return Response({"events": page.events, "next_page_token": next_token, "next": next_url})
 
 
 @extend_schema(

@@ -10,6 +10,8 @@ a Temporal outage without a restart.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -68,7 +70,21 @@ class Execution:
 @dataclass(frozen=True)
 class HistoryPage:
     events: list[dict]
-    next_page_token: bytes
+    next_cursor: str | None
+
+
+def _encode_cursor(token: bytes, skip: int) -> str:
+    return f"{base64.urlsafe_b64encode(token).decode()}.{skip}"
+
+
+def _decode_cursor(cursor: str) -> tuple[bytes, int]:
+    if not cursor:
+        return b"", 0
+    try:
+        token, skip = cursor.rsplit(".", 1)
+        return base64.urlsafe_b64decode(token.encode()), int(skip)
+    except (ValueError, binascii.Error):
+        raise ValueError("Not a history cursor.") from None
 
 
 class TemporalBridge:
@@ -200,24 +216,42 @@ class TemporalBridge:
 
         self.call(terminate)
 
-    def history_page(self, workflow_id: str, *, page_size: int, page_token: bytes) -> HistoryPage:
-        """One page of the execution's event history, oldest first, as readable dicts."""
+    def history_page(self, workflow_id: str, *, page_size: int, cursor: str = "") -> HistoryPage:
+        """`page_size` events of the execution's history, oldest first, as readable dicts.
+
+        Temporal pages in whole batches (its page size is a hint), so the cursor is
+        Temporal's page token plus how many events of that page were already returned.
+        Raises ValueError for a cursor this method didn't make.
+        """
+        token, skip = _decode_cursor(cursor)
 
         async def fetch(client: Client) -> HistoryPage:
-            response = await client.workflow_service.get_workflow_execution_history(
-                GetWorkflowExecutionHistoryRequest(
-                    namespace=self.namespace,
-                    execution=WorkflowExecution(workflow_id=workflow_id),
-                    maximum_page_size=page_size,
-                    next_page_token=page_token,
-                ),
-                timeout=self._rpc_timeout(),
-            )
-            names: dict[int, str] = {}
-            return HistoryPage(
-                events=readable_events(list(response.history.events), names),
-                next_page_token=response.next_page_token,
-            )
+            nonlocal token, skip
+            events: list = []
+            while True:
+                response = await client.workflow_service.get_workflow_execution_history(
+                    GetWorkflowExecutionHistoryRequest(
+                        namespace=self.namespace,
+                        execution=WorkflowExecution(workflow_id=workflow_id),
+                        maximum_page_size=page_size,
+                        next_page_token=token,
+                    ),
+                    timeout=self._rpc_timeout(),
+                )
+                batch = list(response.history.events)[skip:]
+                wanted = page_size - len(events)
+                events += batch[:wanted]
+                if len(batch) > wanted:
+                    next_cursor = _encode_cursor(token, skip + wanted)
+                    break
+                token, skip = response.next_page_token, 0
+                if not token:
+                    next_cursor = None
+                    break
+                if len(events) == page_size:
+                    next_cursor = _encode_cursor(token, 0)
+                    break
+            return HistoryPage(events=readable_events(events), next_cursor=next_cursor)
 
         return self.call(fetch)
 

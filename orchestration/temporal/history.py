@@ -19,12 +19,10 @@ def _timestamp(value) -> str | None:
     return value.ToDatetime().isoformat() + "Z"
 
 
-def readable_events(events: list[HistoryEvent], activity_names: dict[int, str]) -> list[dict]:
+def readable_events(events: list[HistoryEvent]) -> list[dict]:
     """One dict per event: id, type, time, and where they apply activity, attempt, failure.
-
-    `activity_names` maps scheduled-event ids to activity types; it is filled as scheduled
-    events go by, so later pages can name the activities of earlier ones.
-    """
+    Activity names come from the scheduled events on the same page."""
+    activity_names: dict[int, str] = {}
     readable = []
     for event in events:
         kind = EventType.Name(event.event_type).removeprefix(_EVENT_PREFIX)
