@@ -27,6 +27,21 @@ run: install
 	@$(PY) manage.py seed_demo
 	@exec $(PY) manage.py run_console
 
+# Production-like serving on this machine: production settings, gunicorn with uvicorn workers,
+# WhiteNoise static files, JSON logs, Prometheus metrics, beside the worker and Temporal.
+# Plain HTTP here, so the HTTPS redirect and secure cookies are off; a secret key is kept
+# in var/secret-key unless DJANGO_SECRET_KEY is set.
+serve: install
+	@mkdir -p var && { test -s var/secret-key || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret-key; }
+	@export DJANGO_SETTINGS_MODULE=omnify.settings.production \
+		DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret-key)}" \
+		DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 \
+		PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus"; \
+	$(PY) manage.py migrate --noinput -v 0 && \
+	$(PY) manage.py collectstatic --noinput -v 0 && \
+	$(PY) manage.py seed_demo && \
+	exec $(PY) manage.py run_console --web-server gunicorn
+
 test: install lint browser
 	@exec $(PY) -m pytest
 

@@ -1,14 +1,19 @@
+import logging
 import re
+import time
 import uuid
 
+from . import metrics
 from .context import RequestContext, request_context
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+access_log = logging.getLogger("omnify.access")
 
 
 class RequestIdMiddleware:
     """Give every request an id (the caller's X-Request-ID when it is sane), echo it back in
-    the response, and make it and the client IP available to the audit log."""
+    the response, make it and the client IP available to the audit log and the logs, and
+    count and log the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -20,8 +25,26 @@ class RequestIdMiddleware:
         token = request_context.set(
             RequestContext(request_id=request_id, client_ip=request.META.get("REMOTE_ADDR"))
         )
+        began = time.perf_counter()
         try:
             response = self.get_response(request)
+            elapsed = time.perf_counter() - began
+            metrics.HTTP_REQUESTS.labels(request.method, response.status_code).inc()
+            metrics.HTTP_LATENCY.labels(request.method).observe(elapsed)
+            user = getattr(request, "user", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user": user.get_username() if user and user.is_authenticated else None,
+                },
+            )
         finally:
             request_context.reset(token)
         response["X-Request-ID"] = request_id

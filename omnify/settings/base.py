@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every request (rejected ones too) gets an id, a log line and a metric.
+    "orchestration.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,7 +70,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "orchestration.middleware.RequestIdMiddleware",
 ]
 
 ROOT_URLCONF = "omnify.urls"
@@ -191,11 +192,32 @@ TEMPORAL_RPC_TIMEOUT = float(os.environ.get("TEMPORAL_RPC_TIMEOUT", "4"))
 # {"eyes-retrain": {"execution_timeout_seconds": 7200, "maximum_attempts": 3}}.
 TEMPORAL_WORKFLOW_POLICIES: dict[str, dict] = {}
 
+# LOG_FORMAT=json (production's default) writes one JSON object per line, with the request
+# id, user, organization and workflow id where known; "plain" is for people at a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "orchestration.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"temporalio": {"level": "WARNING"}},
+    "loggers": {
+        "temporalio": {"level": "WARNING"},
+        # The console logs each request itself (omnify.access), with its request id.
+        "django.server": {"level": "WARNING"},
+    },
 }

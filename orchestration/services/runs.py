@@ -6,6 +6,7 @@ RUNNING.
 """
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.permissions import has_organization_permission
 from accounts.roles import MANAGE_RUNS, WORKFLOW_PERMISSIONS
+from orchestration import metrics
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.temporal import shared
@@ -180,6 +182,7 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
     arg = INPUT_TYPES[run.workflow_type](
         run=str(run.pk), organization_id=run.organization_id, policy=policy, **run.input
     )
+    began = time.perf_counter()
     try:
         try:
             run_id = get_bridge().start_workflow(
@@ -192,6 +195,11 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
         except WorkflowAlreadyStarted as started:
             run_id = str(started)
     except TemporalUnavailable as error:
+        metrics.WORKFLOW_START_FAILURES.labels(run.workflow_type).inc()
+        logger.warning(
+            "workflow start failed: Temporal unavailable",
+            extra={"workflow_id": run.workflow_id, "organization": run.organization.slug},
+        )
         with transaction.atomic():
             run.refresh_from_db()
             if run.status == Status.PENDING:
@@ -204,6 +212,17 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
                 outcome=AuditEvent.Outcome.FAILURE,
             )
         raise
+    metrics.WORKFLOW_STARTS.labels(run.workflow_type).inc()
+    metrics.WORKFLOW_START_LATENCY.labels(run.workflow_type).observe(time.perf_counter() - began)
+    logger.info(
+        "workflow started",
+        extra={
+            "workflow_id": run.workflow_id,
+            "workflow_type": run.workflow_type,
+            "organization": run.organization.slug,
+            "user": user.get_username(),
+        },
+    )
     now = timezone.now()
     with transaction.atomic():
         # The workflow's first report may already have moved the run on; don't step back.
@@ -236,6 +255,8 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
             raise RunStateConflict(
                 f"Only a running run can be cancelled; this one is {run.status}."
             )
+        if run.cancel_requested_at is not None:
+            raise RunStateConflict("Cancellation of this run has already been requested.")
         run.cancel_requested_at = timezone.now()
         run.cancel_requested_by = user
         run.save(update_fields=["cancel_requested_at", "cancel_requested_by"])
@@ -260,6 +281,11 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
                 "will record what became of it."
             ) from error
         raise
+    metrics.WORKFLOW_CANCELS.labels(run.workflow_type).inc()
+    logger.info(
+        "workflow cancel requested",
+        extra={"workflow_id": run.workflow_id, "organization": run.organization.slug},
+    )
     return run
 
 

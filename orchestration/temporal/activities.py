@@ -47,16 +47,20 @@ def console_activity(name: Activity) -> Callable[[F], F]:
             try:
                 result = fn(*args, **kwargs)
             except DataValidationError as error:
+                _count("omnify_activity_outcomes", activity=name, outcome="invalid")
                 raise ApplicationError(
                     str(error), type=VALIDATION_ERROR_TYPE, non_retryable=True
                 ) from None  # the message is the whole story; no traceback chain
             except CancelledError:
+                _count("omnify_activity_outcomes", activity=name, outcome="cancelled")
                 raise
             except Exception as error:
+                _count("omnify_activity_outcomes", activity=name, outcome="failed")
                 if name != Activity.REPORT_RUN_STATUS:
                     _record_attempt(error)
                 raise
             else:
+                _count("omnify_activity_outcomes", activity=name, outcome="succeeded")
                 if activity.info().attempt > 1 and name != Activity.REPORT_RUN_STATUS:
                     _record_attempt(None)
                 return result
@@ -66,6 +70,12 @@ def console_activity(name: Activity) -> Callable[[F], F]:
         return activity.defn(name=name.value)(wrapper)
 
     return decorate
+
+
+def _count(metric: str, **attributes: str) -> None:
+    """Add one to a counter exported by the worker's SDK runtime (its Prometheus endpoint)."""
+    counter = activity.metric_meter().create_counter(metric)
+    counter.with_additional_attributes(attributes).add(1)
 
 
 def _record_attempt(error: Exception | None) -> None:
@@ -167,6 +177,12 @@ def create_retention_campaign(input: RetentionCampaignInput) -> CampaignResult:
 @console_activity(Activity.REPORT_RUN_STATUS)
 def report_run_status(report: RunStatusReport) -> None:
     workflow_run_record_status(report=report)
+    if report.status != "RUNNING":
+        _count(
+            "omnify_workflow_completions",
+            workflow_type=activity.info().workflow_type,
+            outcome=report.status,
+        )
 
 
 ACTIVITIES = [

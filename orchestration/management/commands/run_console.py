@@ -8,6 +8,7 @@ get SIGTERM from the kernel if this supervisor is killed outright.
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,8 +41,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--temporal-ui-port", type=int, default=int(os.environ.get("TEMPORAL_UI_PORT", 8233))
         )
+        parser.add_argument(
+            "--web-server",
+            choices=["uvicorn", "gunicorn"],
+            default="uvicorn",
+            help="gunicorn: production-like serving with uvicorn workers (make serve).",
+        )
 
-    def handle(self, *args, host, port, temporal_port, temporal_ui_port, **options):
+    def handle(self, *args, host, port, temporal_port, temporal_ui_port, web_server, **options):
         for name, number in [
             ("web", port),
             ("Temporal", temporal_port),
@@ -82,14 +89,7 @@ class Command(BaseCommand):
             self._log("Starting worker...")
             self._spawn("worker", [sys.executable, "manage.py", "run_temporal_worker"], popen)
             self._log("Starting web server...")
-            self._spawn(
-                "web",
-                [
-                    *(sys.executable, "-m", "uvicorn", "omnify.asgi:application"),
-                    *("--host", host, "--port", str(port), "--no-server-header"),
-                ],
-                popen,
-            )
+            self._spawn("web", self._web_command(web_server, host, port), popen)
             self._wait_for_port("web", host, port)
         except (RuntimeError, CommandError) as error:
             self._stop_all()
@@ -111,6 +111,21 @@ class Command(BaseCommand):
         exit_code = self._supervise()
         if exit_code:
             raise CommandError("A component stopped unexpectedly; everything was shut down.")
+
+    def _web_command(self, web_server: str, host: str, port: int) -> list[str]:
+        if web_server == "gunicorn":
+            multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+            if multiproc:  # counters of a previous run must not be added to this one's
+                shutil.rmtree(multiproc, ignore_errors=True)
+                Path(multiproc).mkdir(parents=True)
+            return [
+                *(sys.executable, "-m", "gunicorn", "-c", "omnify/gunicorn.conf.py"),
+                *("--bind", f"{host}:{port}", "omnify.asgi:application"),
+            ]
+        return [
+            *(sys.executable, "-m", "uvicorn", "omnify.asgi:application"),
+            *("--host", host, "--port", str(port), "--no-server-header", "--no-access-log"),
+        ]
 
     def _spawn(self, name: str, command: list[str], popen: dict) -> None:
         log = open(Path(settings.VAR_DIR) / "logs" / f"{name}.log", "ab")  # noqa: SIM115

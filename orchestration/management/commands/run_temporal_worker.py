@@ -1,10 +1,12 @@
 import asyncio
 import logging
+import os
 import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from orchestration.temporal.worker import build_worker
 
@@ -18,21 +20,41 @@ class Command(BaseCommand):
         parser.add_argument("--task-queue", default=settings.TEMPORAL_TASK_QUEUE)
         parser.add_argument("--max-concurrent-activities", type=int, default=10)
         parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=int(os.environ.get("TEMPORAL_WORKER_METRICS_PORT", 0)) or None,
+            help="Serve the SDK's and the activities' metrics for Prometheus on this port.",
+        )
+        parser.add_argument(
             "--shutdown-grace",
             type=float,
             default=30,
             help="Seconds in-flight activities get to finish after SIGINT/SIGTERM.",
         )
 
-    def handle(self, *args, task_queue, max_concurrent_activities, shutdown_grace, **options):
+    def handle(
+        self, *args, task_queue, max_concurrent_activities, shutdown_grace, metrics_port, **options
+    ):
         if max_concurrent_activities < 1:
             raise CommandError("--max-concurrent-activities must be at least 1.")
+        self.metrics_port = metrics_port
         asyncio.run(self._run(task_queue, max_concurrent_activities, shutdown_grace))
+
+    def _runtime(self) -> Runtime | None:
+        if not self.metrics_port:
+            return None
+        return Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{self.metrics_port}")
+            )
+        )
 
     async def _run(self, task_queue: str, max_activities: int, grace: float) -> None:
         try:
             client = await Client.connect(
-                settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE
+                settings.TEMPORAL_ADDRESS,
+                namespace=settings.TEMPORAL_NAMESPACE,
+                runtime=self._runtime(),
             )
         except RuntimeError as error:
             raise CommandError(
@@ -51,7 +73,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worker polling task queue {task_queue!r} on {settings.TEMPORAL_ADDRESS} "
             f"(namespace {settings.TEMPORAL_NAMESPACE!r}, up to {max_activities} concurrent "
-            f"activities, {grace:g}s shutdown grace). Ctrl-C to stop."
+            f"activities, {grace:g}s shutdown grace, metrics "
+            f"{f'on :{self.metrics_port}/metrics' if self.metrics_port else 'off'}). "
+            "Ctrl-C to stop."
         )
         self.stdout.flush()
         async with worker:
