@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test lint format bench reconcile clean
+.PHONY: install browser run serve test test-postgres lint format bench reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -44,6 +44,10 @@ serve: install
 
 test: install lint browser
 	@exec $(PY) -m pytest
+
+# The same suite on a throwaway PostgreSQL cluster (.ci/with-postgres makes and removes it).
+test-postgres: install browser
+	@exec .ci/with-postgres $(PY) -m pytest
 
 lint: install
 	@$(VENV)/bin/ruff check .

@@ -196,9 +196,9 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                         outcome = perform(run, reason)
                     except ROW_ERRORS as failure:
                         detail = getattr(failure, "detail", failure)
-                        self.message_user(request, f"{run}: {detail}", messages.ERROR)
+                        self.message_user(request, f"Run {run}: {detail}", messages.ERROR)
                     else:
-                        self.message_user(request, f"{run}: {outcome}", messages.SUCCESS)
+                        self.message_user(request, f"Run {run}: {outcome}", messages.SUCCESS)
                 return None
         context = {
             **self.admin_site.each_context(request),

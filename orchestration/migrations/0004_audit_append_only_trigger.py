@@ -24,7 +24,7 @@ DROP FUNCTION IF EXISTS orchestration_auditevent_append_only();
 def run_on_postgresql(sql):
     def operation(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)  # the SQL has literal % signs
 
     return operation
 

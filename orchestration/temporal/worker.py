@@ -30,5 +30,9 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=shutdown_grace_seconds),
+        # Heartbeats are how a cancellation reaches a running activity; sending them at most
+        # every 2 s (instead of 80% of the heartbeat timeout) makes cancels take effect fast.
+        max_heartbeat_throttle_interval=timedelta(seconds=2),
+        default_heartbeat_throttle_interval=timedelta(seconds=2),
     )
     return worker, executor
