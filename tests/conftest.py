@@ -58,6 +58,8 @@ def temporal_server():
 class WorkerThread:
     """The console's real worker (build_worker), run on its own loop in a background thread."""
 
+    ACTIVITY_THREADS = 4
+
     def __init__(self, address: str, task_queue: str) -> None:
         self.address, self.task_queue = address, task_queue
         self._ready = threading.Event()
@@ -80,13 +82,13 @@ class WorkerThread:
     async def _main(self) -> None:
         from temporalio.client import Client
 
-        from orchestration.temporal.worker import build_worker
+        from orchestration.temporal.worker import build_worker, shutdown_activity_executor
 
         client = await Client.connect(self.address)
         worker, executor = build_worker(
             client,
             task_queue=self.task_queue,
-            max_concurrent_activities=4,
+            max_concurrent_activities=self.ACTIVITY_THREADS,
             shutdown_grace_seconds=5,
         )
         self._loop = asyncio.get_running_loop()
@@ -94,7 +96,7 @@ class WorkerThread:
         async with worker:
             self._ready.set()
             await self._stop.wait()
-        executor.shutdown(wait=True)
+        shutdown_activity_executor(executor, self.ACTIVITY_THREADS)
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)

@@ -1,8 +1,11 @@
 """Builds the console's Temporal worker: every workflow and activity on one task queue."""
 
+import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from django.db import connections
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -36,3 +39,21 @@ def build_worker(
         default_heartbeat_throttle_interval=timedelta(seconds=2),
     )
     return worker, executor
+
+
+def shutdown_activity_executor(executor: ThreadPoolExecutor, workers: int) -> None:
+    """Close every pool thread's database connections, then stop the pool.
+
+    Persistent connections (CONN_MAX_AGE) would otherwise stay open until the process
+    exits. A barrier makes each of the pool's `workers` threads take exactly one close task.
+    """
+    barrier = threading.Barrier(workers)
+
+    def close_connections() -> None:
+        connections.close_all()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10)
+
+    for future in [executor.submit(close_connections) for _ in range(workers)]:
+        future.result()
+    executor.shutdown(wait=True)

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from orchestration.temporal.worker import build_worker
+from orchestration.temporal.worker import build_worker, shutdown_activity_executor
 
 logger = logging.getLogger("orchestration.worker")
 
@@ -82,5 +82,5 @@ class Command(BaseCommand):
             await stop.wait()
             self.stdout.write("Stopping: no new tasks; waiting for in-flight activities...")
             self.stdout.flush()
-        executor.shutdown(wait=True)
+        shutdown_activity_executor(executor, max_activities)
         self.stdout.write("Worker stopped.")
