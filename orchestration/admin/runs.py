@@ -103,27 +103,8 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         ),
         ("Input and outcome", {"fields": ["input_json", "result_json", "error", "failure"]}),
     ]
-    readonly_fields = [
-        "workflow_id",
-        "run_id",
-        "organization",
-        "workflow_type",
-        "status_badge",
-        "current_step",
-        "steps_done",
-        "retry_of",
-        "started_by",
-        "created_at",
-        "started_at",
-        "closed_at",
-        "duration_display",
-        "cancel_requested_by",
-        "cancel_requested_at",
-        "input_json",
-        "result_json",
-        "error",
-        "failure",
-    ]
+    # Everything is shown read-only: runs change through services, never through a form.
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     def get_queryset(self, request):
         return workflow_run_list(user=request.user)

@@ -42,6 +42,7 @@ NOT_FOUND = OpenApiResponse(ERROR, description="No such run in the caller's orga
 FORBIDDEN = OpenApiResponse(ERROR, description="The caller's role doesn't allow this.")
 UNAUTHENTICATED = OpenApiResponse(ERROR, description="No or invalid credentials.")
 BAD_INPUT = OpenApiResponse(description="Field errors: {field: [messages]}.")
+RUN_OPERATION_ERRORS = {403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE}
 
 
 class TokenView(ObtainAuthToken):
@@ -189,13 +190,7 @@ class WorkflowRunCancelView(RunQuerysetMixin, generics.GenericAPIView):
 
     @extend_schema(
         request=None,
-        responses={
-            202: s.WorkflowRunSerializer,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            503: UNAVAILABLE,
-        },
+        responses={202: s.WorkflowRunSerializer, **RUN_OPERATION_ERRORS},
     )
     def post(self, request, workflow_id):
         run = workflow_run_cancel(user=request.user, run=self.get_object())
@@ -208,14 +203,7 @@ class WorkflowRunTerminateView(RunQuerysetMixin, generics.GenericAPIView):
 
     @extend_schema(
         request=s.TerminateSerializer,
-        responses={
-            200: s.WorkflowRunSerializer,
-            400: BAD_INPUT,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            503: UNAVAILABLE,
-        },
+        responses={200: s.WorkflowRunSerializer, 400: BAD_INPUT, **RUN_OPERATION_ERRORS},
     )
     def post(self, request, workflow_id):
         run = self.get_object()
@@ -233,14 +221,7 @@ class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
 
     @extend_schema(
         request=s.RetrySerializer,
-        responses={
-            202: s.WorkflowRunSerializer,
-            400: BAD_INPUT,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            503: UNAVAILABLE,
-        },
+        responses={202: s.WorkflowRunSerializer, 400: BAD_INPUT, **RUN_OPERATION_ERRORS},
     )
     def post(self, request, workflow_id):
         run = self.get_object()

@@ -240,6 +240,33 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
         run.refresh_from_db()
 
 
+def _lock_running(run: WorkflowRun, verb: str) -> WorkflowRun:
+    """The run's row, locked for this transaction; RunStateConflict unless it is RUNNING."""
+    locked = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
+    if locked.status != Status.RUNNING:
+        raise RunStateConflict(f"Only a running run can be {verb}; this one is {locked.status}.")
+    return locked
+
+
+def _temporal_call_failed(
+    error: Exception, *, user: AbstractBaseUser, run: WorkflowRun, action: AuditAction
+) -> Exception:
+    """Audit an operation Temporal could not carry out; return the error to raise."""
+    audit_event_record(
+        action=action,
+        actor=user,
+        run=run,
+        payload={"error": str(error)},
+        outcome=AuditEvent.Outcome.FAILURE,
+    )
+    if isinstance(error, WorkflowNotFound):
+        return RunStateConflict(
+            "Temporal has no open execution for this run; `manage.py reconcile_runs` "
+            "will record what became of it."
+        )
+    return error
+
+
 def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> WorkflowRun:
     """Ask Temporal to cancel a running run.
 
@@ -250,11 +277,7 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
     """
     _require_workflow_permission(user, run.organization, run.workflow_type)
     with transaction.atomic(durable=True):
-        run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
-        if run.status != Status.RUNNING:
-            raise RunStateConflict(
-                f"Only a running run can be cancelled; this one is {run.status}."
-            )
+        run = _lock_running(run, "cancelled")
         if run.cancel_requested_at is not None:
             raise RunStateConflict("Cancellation of this run has already been requested.")
         run.cancel_requested_at = timezone.now()
@@ -268,19 +291,9 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
             WorkflowRun.objects.filter(pk=run.pk).update(
                 cancel_requested_at=None, cancel_requested_by=None
             )
-            audit_event_record(
-                action=AuditAction.WORKFLOW_CANCEL_FAILED,
-                actor=user,
-                run=run,
-                payload={"error": str(error)},
-                outcome=AuditEvent.Outcome.FAILURE,
-            )
-        if isinstance(error, WorkflowNotFound):
-            raise RunStateConflict(
-                "Temporal has no open execution for this run; `manage.py reconcile_runs` "
-                "will record what became of it."
+            raise _temporal_call_failed(
+                error, user=user, run=run, action=AuditAction.WORKFLOW_CANCEL_FAILED
             ) from error
-        raise
     metrics.WORKFLOW_CANCELS.labels(run.workflow_type).inc()
     logger.info(
         "workflow cancel requested",
@@ -302,11 +315,7 @@ def workflow_run_terminate(*, user: AbstractBaseUser, run: WorkflowRun, reason: 
         raise ValueError("A reason is required to terminate a run.")
     _require_permission(user, run.organization, MANAGE_RUNS)
     with transaction.atomic(durable=True):
-        run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
-        if run.status != Status.RUNNING:
-            raise RunStateConflict(
-                f"Only a running run can be terminated; this one is {run.status}."
-            )
+        run = _lock_running(run, "terminated")
         audit_event_record(
             action=AuditAction.WORKFLOW_TERMINATE, actor=user, run=run, payload={"reason": reason}
         )
@@ -314,16 +323,9 @@ def workflow_run_terminate(*, user: AbstractBaseUser, run: WorkflowRun, reason: 
         get_bridge().terminate_workflow(run.workflow_id, f"{reason} (by {user.get_username()})")
     except (TemporalUnavailable, WorkflowNotFound) as error:
         with transaction.atomic():
-            audit_event_record(
-                action=AuditAction.WORKFLOW_TERMINATE_FAILED,
-                actor=user,
-                run=run,
-                payload={"error": str(error)},
-                outcome=AuditEvent.Outcome.FAILURE,
-            )
-        if isinstance(error, WorkflowNotFound):
-            raise RunStateConflict("Temporal has no open execution for this run.") from error
-        raise
+            raise _temporal_call_failed(
+                error, user=user, run=run, action=AuditAction.WORKFLOW_TERMINATE_FAILED
+            ) from error
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
         if run.status == Status.RUNNING:
