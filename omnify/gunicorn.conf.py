@@ -2,6 +2,7 @@
 environment (WEB_CONCURRENCY, GUNICORN_BIND, GUNICORN_TIMEOUT)."""
 
 import os
+import shutil
 
 from prometheus_client import multiprocess
 
@@ -16,6 +17,15 @@ errorlog = "-"
 # Each worker builds its own Temporal client after the fork (the bridge is lazy and checks
 # the pid), so nothing is preloaded that holds a connection or a thread.
 preload_app = False
+
+
+def on_starting(server):
+    # The multiprocess folder may outlive a previous master (a container restart keeps its
+    # volume); its counters must not be added to this one's.
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
 
 
 def child_exit(server, worker):

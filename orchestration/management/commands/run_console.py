@@ -8,7 +8,6 @@ get SIGTERM from the kernel if this supervisor is killed outright.
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -114,10 +113,6 @@ class Command(BaseCommand):
 
     def _web_command(self, web_server: str, host: str, port: int) -> list[str]:
         if web_server == "gunicorn":
-            multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-            if multiproc:  # counters of a previous run must not be added to this one's
-                shutil.rmtree(multiproc, ignore_errors=True)
-                Path(multiproc).mkdir(parents=True)
             return [
                 *(sys.executable, "-m", "gunicorn", "-c", "omnify/gunicorn.conf.py"),
                 *("--bind", f"{host}:{port}", "omnify.asgi:application"),
