@@ -7,12 +7,16 @@ Every workflow:
   - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
     `report_run_status` local activity, so the database follows without polling;
   - waits for a cancelled activity to acknowledge cancellation before it ends, so a cancelled
-    run leaves no late writes behind.
+    run leaves no late writes behind, and starts no further step once a cancel is requested
+    (short steps don't heartbeat, finish, and then the cancel takes effect);
+  - never fails because a status report couldn't be delivered: `reconcile_runs` (which the
+    worker runs periodically) repairs rows whose workflow couldn't report, timeouts included.
 
 Queries: `progress` -> Progress(current_step, steps_done).
 Signals: none; cancellation is Temporal's own cancel request.
 """
 
+import asyncio
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -101,9 +105,23 @@ class _ConsoleWorkflow:
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         self._steps_done.append(activity.value)
+        # A step that doesn't heartbeat never hears of a cancel and finishes normally; the
+        # request is still pending on this task, so honour it before the next step.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError("Cancelled on request.")
         return result
 
     async def _report(self, status: str, *, result: dict | None = None, error: str = "") -> None:
+        """Tell the console. A report that keeps failing (the database is down) is logged
+        and dropped rather than failing work that succeeded: reconcile_runs repairs the row."""
+        assert self._input is not None
+        try:
+            await self._send_report(status, result=result, error=error)
+        except ActivityError as failure:
+            workflow.logger.warning("Could not report %s: %s", status, failure_message(failure))
+
+    async def _send_report(self, status: str, *, result: dict | None, error: str) -> None:
         assert self._input is not None
         await workflow.execute_local_activity(
             Activity.REPORT_RUN_STATUS.value,

@@ -5,9 +5,11 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from orchestration.services.runs import workflow_runs_reconcile
 from orchestration.temporal.worker import build_worker, shutdown_activity_executor
 
 logger = logging.getLogger("orchestration.worker")
@@ -26,6 +28,15 @@ class Command(BaseCommand):
             help="Serve the SDK's and the activities' metrics for Prometheus on this port.",
         )
         parser.add_argument(
+            "--reconcile-interval",
+            type=float,
+            default=60,
+            help=(
+                "Seconds between reconcile passes (runs that timed out or whose report was "
+                "lost get their final status); 0 turns it off. Default 60."
+            ),
+        )
+        parser.add_argument(
             "--shutdown-grace",
             type=float,
             default=30,
@@ -33,11 +44,21 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, task_queue, max_concurrent_activities, shutdown_grace, metrics_port, **options
+        self,
+        *args,
+        task_queue,
+        max_concurrent_activities,
+        shutdown_grace,
+        metrics_port,
+        reconcile_interval,
+        **options,
     ):
         if max_concurrent_activities < 1:
             raise CommandError("--max-concurrent-activities must be at least 1.")
+        if reconcile_interval < 0:
+            raise CommandError("--reconcile-interval can't be negative.")
         self.metrics_port = metrics_port
+        self.reconcile_interval = reconcile_interval
         asyncio.run(self._run(task_queue, max_concurrent_activities, shutdown_grace))
 
     def _runtime(self) -> Runtime | None:
@@ -73,14 +94,40 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worker polling task queue {task_queue!r} on {settings.TEMPORAL_ADDRESS} "
             f"(namespace {settings.TEMPORAL_NAMESPACE!r}, up to {max_activities} concurrent "
-            f"activities, {grace:g}s shutdown grace, metrics "
+            f"activities, {grace:g}s shutdown grace, reconcile every "
+            f"{self.reconcile_interval:g}s, metrics "
             f"{f'on :{self.metrics_port}/metrics' if self.metrics_port else 'off'}). "
             "Ctrl-C to stop."
         )
         self.stdout.flush()
         async with worker:
+            reconciler = (
+                asyncio.create_task(self._reconcile_periodically())
+                if self.reconcile_interval
+                else None
+            )
             await stop.wait()
+            if reconciler:
+                reconciler.cancel()
             self.stdout.write("Stopping: no new tasks; waiting for in-flight activities...")
             self.stdout.flush()
         shutdown_activity_executor(executor, max_activities)
         self.stdout.write("Worker stopped.")
+
+    async def _reconcile_periodically(self) -> None:
+        """A workflow can't report its own timeout, and a report can be lost: look again
+        at open runs now and then. Sync ORM work, so it runs in a thread."""
+        while True:
+            await asyncio.sleep(self.reconcile_interval)
+            await asyncio.to_thread(self._reconcile_once)
+
+    def _reconcile_once(self) -> None:
+        try:
+            for run, status in workflow_runs_reconcile():
+                logger.info(
+                    "reconciled run", extra={"workflow_id": run.workflow_id, "status": status}
+                )
+        except Exception:  # keep polling tasks whatever a pass ran into; try again later
+            logger.exception("Reconcile pass failed")
+        finally:
+            close_old_connections()
