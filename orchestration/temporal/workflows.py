@@ -119,6 +119,8 @@ class _ConsoleWorkflow:
         try:
             await self._send_report(status, result=result, error=error)
         except ActivityError as failure:
+            if is_cancelled_exception(failure):
+                raise  # a cancel that arrived during the report is the run's, not the report's
             workflow.logger.warning("Could not report %s: %s", status, failure_message(failure))
 
     async def _send_report(self, status: str, *, result: dict | None, error: str) -> None:
