@@ -40,25 +40,15 @@ def test_changing_and_removing_a_role_takes_effect_and_is_audited(orgs, django_u
 
 
 def test_seed_demo_is_idempotent(db, django_user_model, client):
+    def counts():
+        models = [Organization, django_user_model, Membership, Client, SyncedRecord, AuditEvent]
+        return tuple(model.objects.count() for model in models)
+
     call_command("seed_demo")
-    counts = (
-        Organization.objects.count(),
-        django_user_model.objects.count(),
-        Membership.objects.count(),
-        Client.objects.count(),
-        SyncedRecord.objects.count(),
-        AuditEvent.objects.count(),
-    )
+    first = counts()
     call_command("seed_demo")
-    assert counts == (
-        Organization.objects.count(),
-        django_user_model.objects.count(),
-        Membership.objects.count(),
-        Client.objects.count(),
-        SyncedRecord.objects.count(),
-        AuditEvent.objects.count(),
-    )
-    assert counts[:4] == (2, 6, 5, 2)
+    assert counts() == first
+    assert first[:4] == (2, 6, 5, 2)
     roles = dict(Membership.objects.values_list("user__username", "role"))
     assert roles == {
         "acme-admin": "admin",
