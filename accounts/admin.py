@@ -39,9 +39,12 @@ class MembershipAddForm(forms.ModelForm):
     def clean_username(self):
         User = get_user_model()
         try:
-            return User.objects.get(username=self.cleaned_data["username"])
+            user = User.objects.get(username=self.cleaned_data["username"])
         except User.DoesNotExist:
             raise forms.ValidationError("No user with this username.") from None
+        # On the instance, so model validation reports an existing membership.
+        self.instance.user = user
+        return user
 
 
 @admin.register(Membership)
@@ -99,7 +102,7 @@ class MembershipAdmin(admin.ModelAdmin):
         membership = membership_set_role(
             organization=obj.organization, user=user, role=obj.role, actor=request.user
         )
-        obj.pk = membership.pk
+        obj.pk, obj.user = membership.pk, membership.user
 
     def delete_model(self, request, obj):
         membership_remove(membership=obj, actor=request.user)
