@@ -119,15 +119,16 @@ def workflow_run_start(
     otherwise); the PENDING row and its audit event commit together before Temporal is asked;
     the workflow id is derived from the row, so a repeated start can't make a second
     execution; an `idempotency_key` already used in this organization for this type returns
-    the original run with created=False; when Temporal is unreachable the run ends
-    START_FAILED with an audit event and TemporalUnavailable is raised.
+    the original run with created=False, or, if that run failed to start, starts it again;
+    when Temporal is unreachable the run ends START_FAILED with an audit event and
+    TemporalUnavailable is raised.
     """
     workflow_type = shared.WorkflowType(workflow_type)
     _require_workflow_permission(user, organization, workflow_type)
     if idempotency_key:
         existing = _replay(user, organization, workflow_type, idempotency_key)
         if existing is not None:
-            return existing, False
+            return _start_again_if_it_failed(existing, user)
     try:
         with transaction.atomic(durable=True):
             run = WorkflowRun(
@@ -151,7 +152,16 @@ def workflow_run_start(
         existing = _replay(user, organization, workflow_type, idempotency_key)
         if existing is None:
             raise
-        return existing, False
+        return _start_again_if_it_failed(existing, user)
+    _start_in_temporal(run, user)
+    return run, True
+
+
+def _start_again_if_it_failed(run: WorkflowRun, user: AbstractBaseUser) -> tuple[WorkflowRun, bool]:
+    """A client repeating a start (same Idempotency-Key) after a 503 means "try again": the
+    same run, with the same workflow id, is started anew; any other run is just returned."""
+    if run.status != Status.START_FAILED:
+        return run, False
     _start_in_temporal(run, user)
     return run, True
 
@@ -204,6 +214,9 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
             run.refresh_from_db()
             if run.status == Status.PENDING:
                 run.save(update_fields=_set_status(run, Status.START_FAILED, error=str(error)))
+            elif run.status == Status.START_FAILED:
+                run.error = str(error)
+                run.save(update_fields=["error"])
             audit_event_record(
                 action=AuditAction.WORKFLOW_START_FAILED,
                 actor=user,
@@ -226,16 +239,16 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
     now = timezone.now()
     with transaction.atomic():
         # The workflow's first report may already have moved the run on; don't step back.
-        moved = WorkflowRun.objects.filter(pk=run.pk, status=Status.PENDING).update(
-            status=Status.RUNNING, run_id=run_id, started_at=now
-        )
+        moved = WorkflowRun.objects.filter(
+            pk=run.pk, status__in=[Status.PENDING, Status.START_FAILED]
+        ).update(status=Status.RUNNING, run_id=run_id, started_at=now, error="")
         if not moved:
             WorkflowRun.objects.filter(pk=run.pk, run_id="").update(run_id=run_id)
         audit_event_record(
             action=AuditAction.WORKFLOW_STARTED, actor=user, run=run, payload={"run_id": run_id}
         )
     if moved:
-        run.status, run.run_id, run.started_at = Status.RUNNING, run_id, now
+        run.status, run.run_id, run.started_at, run.error = Status.RUNNING, run_id, now, ""
     else:
         run.refresh_from_db()
 

@@ -67,3 +67,40 @@ def test_starts_work_again_once_temporal_is_back_without_a_restart(transactional
     finally:
         server.stop()
         reset_bridge()
+
+
+def test_repeating_a_failed_start_with_its_idempotency_key_starts_that_run(
+    transactional_db, settings, api
+):
+    server = DevServer()  # not started yet: Temporal is down
+    settings.TEMPORAL_ADDRESS = server.address
+    client = api("acme-operator")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "onboard-initech"}
+    try:
+        first = client.post(START, body(1), format="json", **headers)
+        assert first.status_code == 503
+        run = WorkflowRun.objects.get()
+        assert run.status == "START_FAILED"
+
+        server.start()
+        again = client.post(START, body(1), format="json", **headers)
+        assert again.status_code == 202, again.content
+        assert again.json()["workflow_id"] == run.workflow_id
+        assert again.json()["status"] == "RUNNING"
+        run.refresh_from_db()
+        assert (run.status, run.error) == ("RUNNING", "")
+        assert WorkflowRun.objects.count() == 1
+        actions = list(run.audit_events.order_by("id").values_list("action", flat=True))
+        assert actions == [
+            "workflow.start",
+            "workflow.start_failed",
+            "workflow.idempotent_replay",
+            "workflow.started",
+        ]
+
+        replay = client.post(START, body(1), format="json", **headers)
+        assert replay.status_code == 200
+        assert replay.json()["workflow_id"] == run.workflow_id
+    finally:
+        server.stop()
+        reset_bridge()
