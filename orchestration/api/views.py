@@ -85,7 +85,8 @@ class HealthView(generics.GenericAPIView):
 
 class WorkflowStartView(generics.GenericAPIView):
     """POST starts a run. An `Idempotency-Key` header already used by this organization for
-    this workflow type answers 200 with the original run instead of starting another."""
+    this workflow type answers 200 with the original run instead of starting another (or,
+    when that run failed to start, starts it again and answers 202)."""
 
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
