@@ -1,9 +1,81 @@
-from django.contrib import admin
+"""Read-only pages for the records the workflows create, each scoped by a selector and each
+linking to the runs that made or touched it."""
 
-from orchestration.models import Campaign, Client, ModelVersion
-from orchestration.selectors.platform import platform_record_list
+import json
+from collections.abc import Iterable
+
+from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
+from django.db.models import Model
+from django.http import Http404
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from orchestration.models import Campaign, Client, Integration, ModelVersion
+from orchestration.selectors.platform import (
+    campaign_audience,
+    campaign_list,
+    client_list,
+    client_record_counts,
+    client_run_list,
+    integration_list,
+    model_version_list,
+    platform_record_list,
+    with_record_count,
+)
+from orchestration.temporal.shared import Platform
 
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin
+
+# What the training code reports (orchestration/platform/training.py), in reading order.
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "accuracy": "Accuracy",
+    "churn_rate": "Churn rate",
+    "silhouette": "Silhouette",
+    "inertia": "Inertia",
+    "cluster_sizes": "Cluster sizes",
+    "epochs": "Epochs",
+}
+
+# A campaign can reach thousands of people; its page shows the riskiest.
+AUDIENCE_SHOWN = 100
+
+
+def _change_link(obj: Model | None, text: str | None = None) -> SafeString | None:
+    """A link to `obj`'s admin page, or None (shown as "-") when there is no object."""
+    if obj is None:
+        return None
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text or obj)
+
+
+def _table(headers: list[str], rows: Iterable[Iterable]) -> SafeString:
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+def _json(value) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+def _platform_label(value: str) -> str:
+    return dict(Platform.choices()).get(value, value)
+
+
+def _metric_text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 class PlatformRecordAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -12,20 +84,256 @@ class PlatformRecordAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.Mod
     def get_queryset(self, request):
         return platform_record_list(user=request.user, model=self.model)
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Django would redirect with "doesn't exist"; another organization's record is
+            # answered like a missing one, as the API does.
+            raise Http404("No such record.")
+        return obj
+
+
+class IntegrationInline(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    model = Integration
+    fields = ["platform", "last_synced_at", "record_count", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        # The client page is already scoped; its integrations only need their counts.
+        return with_record_count(super().get_queryset(request))
+
+    @admin.display(description="records")
+    def record_count(self, integration: Integration) -> int:
+        return integration.record_count
+
 
 @admin.register(Client)
 class ClientAdmin(PlatformRecordAdmin):
-    list_display = ["id", "name", "email", "organization", "status", "created_at"]
+    list_display = ["name", "organization", "status", "integration_count", "created_at"]
+    list_filter = [*PlatformRecordAdmin.list_filter, "status"]
     search_fields = ["name", "email"]
+    fields = [
+        "name",
+        "email",
+        "organization",
+        "status",
+        "created_at",
+        "records_by_platform",
+        "dashboard_display",
+        "runs",
+    ]
+    readonly_fields = fields
+    inlines = [IntegrationInline]
+
+    def get_queryset(self, request):
+        return client_list(user=request.user)
+
+    @admin.display(description="integrations", ordering="integration_count")
+    def integration_count(self, client: Client) -> int:
+        return client.integration_count
+
+    @admin.display(description="synced records")
+    def records_by_platform(self, client: Client) -> SafeString | None:
+        counts = client_record_counts(client=client)
+        if not counts:
+            return None
+        rows = [(_platform_label(platform), count) for platform, count in counts.items()]
+        return _table(["platform", "records"], [*rows, ("total", sum(counts.values()))])
+
+    @admin.display(description="dashboard")
+    def dashboard_display(self, client: Client) -> SafeString | None:
+        # A client whose onboarding hasn't reached the dashboard step has none; the reverse
+        # one-to-one's DoesNotExist is an AttributeError.
+        dashboard = getattr(client, "dashboard", None)
+        if dashboard is None:
+            return None
+        widgets = format_html_join(
+            "", "<li>{}</li>", ((self._widget_text(widget),) for widget in dashboard.widgets)
+        )
+        return format_html("<strong>{}</strong><ul>{}</ul>", dashboard.title, widgets)
+
+    @staticmethod
+    def _widget_text(widget: dict) -> str:
+        name = str(widget.get("type", "widget")).replace("_", " ").capitalize()
+        platform = widget.get("platform")
+        return f"{name}: {_platform_label(platform)}" if platform else name
+
+    @admin.display(description="runs")
+    def runs(self, client: Client) -> SafeString | None:
+        runs = list(client_run_list(client=client))
+        if not runs:
+            return None
+        rows = (
+            (
+                _change_link(run, run.workflow_id),
+                run.get_workflow_type_display(),
+                run.get_status_display(),
+                display_for_value(run.created_at, "-"),
+            )
+            for run in runs
+        )
+        return _table(["workflow", "type", "status", "created"], rows)
+
+
+@admin.register(Integration)
+class IntegrationAdmin(PlatformRecordAdmin):
+    list_display = ["client", "platform", "organization", "last_synced_at", "record_count"]
+    list_filter = [("client__organization", admin.RelatedOnlyFieldListFilter), "platform"]
+    search_fields = ["client__name"]
+    # `config` is left out: a connector's settings may carry its credentials.
+    fields = [
+        "client_link",
+        "platform",
+        "organization",
+        "created_at",
+        "last_synced_at",
+        "record_count",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return integration_list(user=request.user)
+
+    @admin.display(description="organization", ordering="client__organization__name")
+    def organization(self, integration: Integration):
+        return integration.client.organization
+
+    @admin.display(description="records", ordering="record_count")
+    def record_count(self, integration: Integration) -> int:
+        return integration.record_count
+
+    @admin.display(description="client")
+    def client_link(self, integration: Integration) -> SafeString | None:
+        return _change_link(integration.client)
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(PlatformRecordAdmin):
-    list_display = ["__str__", "organization", "kind", "training_rows", "metrics", "created_at"]
+    list_display = [
+        "__str__",
+        "organization",
+        "kind",
+        "version",
+        "training_rows",
+        "active",
+        "roc_auc",
+        "accuracy",
+        "silhouette",
+        "created_at",
+    ]
     list_filter = [*PlatformRecordAdmin.list_filter, "kind"]
+    fields = [
+        "organization",
+        "kind",
+        "version",
+        "active",
+        "training_rows",
+        "metrics_table",
+        "params_json",
+        "parameters_json",
+        "run_link",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return model_version_list(user=request.user)
+
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, version: ModelVersion) -> bool:
+        return version.is_active
+
+    @admin.display(description="ROC AUC")
+    def roc_auc(self, version: ModelVersion):
+        return version.metrics.get("roc_auc")
+
+    @admin.display(description="accuracy")
+    def accuracy(self, version: ModelVersion):
+        return version.metrics.get("accuracy")
+
+    @admin.display(description="silhouette")
+    def silhouette(self, version: ModelVersion):
+        return version.metrics.get("silhouette")
+
+    @admin.display(description="metrics")
+    def metrics_table(self, version: ModelVersion) -> SafeString | None:
+        if not version.metrics:
+            return None
+        # Known metrics first, in METRIC_LABELS' order; anything newer after them.
+        keys = [key for key in METRIC_LABELS if key in version.metrics]
+        keys += sorted(set(version.metrics) - set(METRIC_LABELS))
+        rows = (
+            (METRIC_LABELS.get(key, key.replace("_", " ")), _metric_text(version.metrics[key]))
+            for key in keys
+        )
+        return _table(["metric", "value"], rows)
+
+    @admin.display(description="training parameters")
+    def params_json(self, version: ModelVersion) -> SafeString:
+        return _json(version.params)
+
+    @admin.display(description="fitted parameters")
+    def parameters_json(self, version: ModelVersion) -> SafeString:
+        return _json(version.parameters)
+
+    @admin.display(description="trained by run")
+    def run_link(self, version: ModelVersion) -> SafeString | None:
+        return _change_link(version.run, version.run.workflow_id)
 
 
 @admin.register(Campaign)
 class CampaignAdmin(PlatformRecordAdmin):
-    list_display = ["name", "organization", "channel", "min_churn_risk", "created_at"]
+    list_display = [
+        "name",
+        "organization",
+        "channel",
+        "audience_size",
+        "min_churn_risk",
+        "scored_with",
+        "created_at",
+    ]
     list_filter = [*PlatformRecordAdmin.list_filter, "channel"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "organization",
+        "channel",
+        "min_churn_risk",
+        "scored_with_link",
+        "run_link",
+        "created_at",
+        "audience_size",
+        "audience_table",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return campaign_list(user=request.user)
+
+    @admin.display(description="audience", ordering="audience_size")
+    def audience_size(self, campaign: Campaign) -> int:
+        return campaign.audience_size
+
+    @admin.display(description="scored with")
+    def scored_with_link(self, campaign: Campaign) -> SafeString | str:
+        # No churn model had been trained yet: the campaign was scored by the baseline.
+        return _change_link(campaign.scored_with) or "baseline churn model"
+
+    @admin.display(description="created by run")
+    def run_link(self, campaign: Campaign) -> SafeString | None:
+        return _change_link(campaign.run, campaign.run.workflow_id)
+
+    @admin.display(description="audience members")
+    def audience_table(self, campaign: Campaign) -> SafeString | None:
+        members = campaign_audience(campaign=campaign, limit=AUDIENCE_SHOWN)
+        if not members:
+            return None
+        table = _table(
+            ["email", "churn risk"],
+            ((member.email, f"{member.churn_risk:.2f}") for member in members),
+        )
+        return format_html(
+            "<p>The {} riskiest of {}.</p>{}", len(members), campaign.audience_size, table
+        )

@@ -18,7 +18,12 @@ class WorkflowStartForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
-        self.fields["organization"].queryset = self.allowed_organizations()
+        organizations = self.allowed_organizations()
+        self.fields["organization"].queryset = organizations
+        # A choice of one is no choice: preselect it rather than make the user pick it.
+        offered = list(organizations[:2])
+        if len(offered) == 1:
+            self.fields["organization"].initial = offered[0]
         self.validated_serializer = None
 
     def allowed_organizations(self):

@@ -1,14 +1,25 @@
 """Read-only, permission-scoped queries for the records the workflows create."""
 
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.permissions import organizations_for
 from accounts.roles import VIEW_RUNS
-from orchestration.models import Campaign, Client, ModelVersion
+from orchestration.models import (
+    Campaign,
+    CampaignMember,
+    Client,
+    Integration,
+    ModelVersion,
+    SyncedRecord,
+    WorkflowRun,
+)
+from orchestration.temporal.shared import WorkflowType
 
 # How each platform model reaches its organization.
 _ORGANIZATION_PATH = {
     Client: "organization",
+    Integration: "client__organization",
     ModelVersion: "organization",
     Campaign: "organization",
 }
@@ -22,3 +33,72 @@ def platform_record_list(*, user, model: type[Model]) -> QuerySet:
     return queryset.filter(
         **{f"{_ORGANIZATION_PATH[model]}__in": organizations_for(user, VIEW_RUNS)}
     )
+
+
+def client_list(*, user) -> QuerySet[Client]:
+    """The user's clients, each with `integration_count`."""
+    return platform_record_list(user=user, model=Client).annotate(
+        integration_count=Count("integrations")
+    )
+
+
+def with_record_count(integrations: QuerySet[Integration]) -> QuerySet[Integration]:
+    """Annotate each integration with `record_count`, the client's records from its platform.
+    A subquery, not a join: the records belong to the client, not to the integration row."""
+    records = (
+        SyncedRecord.objects.filter(client=OuterRef("client_id"), platform=OuterRef("platform"))
+        .order_by()
+        .values("client")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return integrations.annotate(
+        record_count=Coalesce(Subquery(records, output_field=IntegerField()), 0)
+    )
+
+
+def integration_list(*, user) -> QuerySet[Integration]:
+    """The user's integrations with their client and `record_count`."""
+    return with_record_count(
+        platform_record_list(user=user, model=Integration).select_related("client")
+    )
+
+
+def model_version_list(*, user) -> QuerySet[ModelVersion]:
+    """The user's model versions, each with `is_active`: no newer version of its kind exists
+    in its organization (campaigns score with that one)."""
+    newer = ModelVersion.objects.filter(
+        organization=OuterRef("organization"),
+        kind=OuterRef("kind"),
+        version__gt=OuterRef("version"),
+    )
+    return platform_record_list(user=user, model=ModelVersion).annotate(is_active=~Exists(newer))
+
+
+def campaign_list(*, user) -> QuerySet[Campaign]:
+    """The user's campaigns with their scoring model and `audience_size`."""
+    return (
+        platform_record_list(user=user, model=Campaign)
+        .select_related("scored_with")
+        .annotate(audience_size=Count("audience"))
+    )
+
+
+def campaign_audience(*, campaign: Campaign, limit: int) -> QuerySet[CampaignMember]:
+    """The campaign's first `limit` members, riskiest first."""
+    return campaign.audience.order_by("-churn_risk", "email")[:limit]
+
+
+def client_record_counts(*, client: Client) -> dict[str, int]:
+    """How many synced records the client has from each platform."""
+    counts = client.records.order_by("platform").values("platform").annotate(count=Count("pk"))
+    return {row["platform"]: row["count"] for row in counts}
+
+
+def client_run_list(*, client: Client) -> QuerySet[WorkflowRun]:
+    """The runs that touched the client: the onboarding that created it and its syncs."""
+    syncs = Q(workflow_type=WorkflowType.PLATFORM_SYNC, input__client_id=client.pk)
+    # A client made outside a run (seed data) has no creator: `pk=None` then matches nothing.
+    return WorkflowRun.objects.filter(
+        Q(pk=client.created_by_run_id) | syncs, organization=client.organization_id
+    ).order_by("-created_at")

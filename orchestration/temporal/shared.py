@@ -8,9 +8,20 @@ from enum import StrEnum
 
 
 class _Choices(StrEnum):
+    """A StrEnum whose members may name their label, as Django's TextChoices do:
+    `GA4 = "ga4", "GA4"`. Without one, the label is the value in words ("Client onboarding")."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str | None = None) -> "_Choices":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label or value.replace("-", " ").capitalize()
+        return member
+
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.value.replace("-", " ").capitalize()) for member in cls]
+        return [(member.value, member.label) for member in cls]
 
 
 class WorkflowType(_Choices):
@@ -21,11 +32,11 @@ class WorkflowType(_Choices):
 
 
 class Platform(_Choices):
-    GA4 = "ga4"
-    HUBSPOT = "hubspot"
-    SALESFORCE = "salesforce"
-    TIKTOK = "tiktok"
-    YOUTUBE = "youtube"
+    GA4 = "ga4", "GA4"
+    HUBSPOT = "hubspot", "HubSpot"
+    SALESFORCE = "salesforce", "Salesforce"
+    TIKTOK = "tiktok", "TikTok"
+    YOUTUBE = "youtube", "YouTube"
 
 
 class EyesModel(_Choices):
@@ -34,9 +45,9 @@ class EyesModel(_Choices):
 
 
 class Channel(_Choices):
-    EMAIL = "email"
-    SMS = "sms"
-    PUSH = "push"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Push"
 
 
 class Activity(StrEnum):
