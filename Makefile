@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres lint format bench reconcile clean
+.PHONY: install browser run serve test test-postgres lint format bench screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -59,6 +59,11 @@ format: install
 
 bench: install
 	@$(PY) tests/bench/bench_start_latency.py
+
+# The README's pictures: headless Chromium against `make run`'s own stack (its own ports and
+# data under var/), saved as docs/*.png.
+screenshots: install browser
+	@$(PY) docs/make_screenshots.py
 
 reconcile: install
 	@$(PY) manage.py reconcile_runs

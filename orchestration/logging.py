@@ -3,6 +3,8 @@ log line, the response's X-Request-ID and the audit event of one request can be 
 
 import logging
 
+from django.core.exceptions import PermissionDenied
+
 from .context import current_request_context
 
 
@@ -13,4 +15,16 @@ class RequestContextFilter(logging.Filter):
             record.request_id = context.request_id or None
         if not getattr(record, "client_ip", None):
             record.client_ip = context.client_ip
+        return True
+
+
+class ExpectedRefusalFilter(logging.Filter):
+    """A refused request (403) is an expected outcome: Django logs it as a WARNING with the
+    PermissionDenied traceback; make it one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, PermissionDenied):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True

@@ -32,7 +32,11 @@ class RequestIdMiddleware:
             metrics.HTTP_REQUESTS.labels(request.method, response.status_code).inc()
             metrics.HTTP_LATENCY.labels(request.method).observe(elapsed)
             user = getattr(request, "user", None)
-            access_log.info(
+            # Live fragments are polled every second by each open page: not worth a line each.
+            log = (
+                access_log.debug if getattr(request, "quiet_access_log", False) else access_log.info
+            )
+            log(
                 "%s %s %s",
                 request.method,
                 request.path,

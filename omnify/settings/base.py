@@ -44,7 +44,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "omnify.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -64,6 +65,9 @@ MIDDLEWARE = [
     # First, so every request (rejected ones too) gets an id, a log line and a metric.
     "orchestration.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, Swagger UI's, htmx) served by the app under every server
+    # (uvicorn for `make run`, gunicorn, the test server): no server serves them otherwise.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +147,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Without collectstatic (make run, the tests) WhiteNoise serves the apps' files where the
+# finders find them; production serves the collected, hashed copies only.
+WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "admin:login"
 
@@ -198,7 +205,10 @@ LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "orchestration.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "orchestration.logging.RequestContextFilter"},
+        "expected_refusals": {"()": "orchestration.logging.ExpectedRefusalFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {
@@ -219,5 +229,6 @@ LOGGING = {
         "temporalio": {"level": "WARNING"},
         # The console logs each request itself (omnify.access), with its request id.
         "django.server": {"level": "WARNING"},
+        "django.request": {"filters": ["expected_refusals"]},
     },
 }

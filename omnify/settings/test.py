@@ -16,4 +16,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_omnify_{os.getpid()}"}
 TEMPORAL_RPC_TIMEOUT = 3.0
+# Nothing is collected for the tests: WhiteNoise serves the apps' files from the finders.
+STATIC_ROOT = None
 LOGGING = {"version": 1, "disable_existing_loggers": False}

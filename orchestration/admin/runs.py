@@ -1,67 +1,153 @@
+"""The run list and the run page: scoped to the user's organizations, following open runs live
+(htmx polls small fragments), with the same confirmed actions in bulk and on the run page."""
+
 import json
+import uuid
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
-from rest_framework.exceptions import ValidationError as DRFValidationError
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 
 from accounts.permissions import organizations_for
 from accounts.roles import (
     MANAGE_RUNS,
     RUN_SENSITIVE_WORKFLOWS,
     RUN_STANDARD_WORKFLOWS,
+    VIEW_RUNS,
     WORKFLOW_PERMISSIONS,
 )
-from orchestration.api.serializers import WorkflowRunSerializer, validated_retry_params
-from orchestration.exceptions import RunStateConflict, TemporalUnavailable
+from orchestration.api.serializers import WorkflowRunSerializer
+from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowRun
-from orchestration.selectors.runs import workflow_run_list
-from orchestration.services.runs import (
-    workflow_run_cancel,
-    workflow_run_refresh,
-    workflow_run_retry,
-    workflow_run_start,
-    workflow_run_terminate,
-)
+from orchestration.selectors.overview import WINDOWS
+from orchestration.selectors.run_cockpit import run_cockpit
+from orchestration.selectors.runs import workflow_run_list, workflow_run_records
+from orchestration.services.runs import workflow_run_start
+from orchestration.templatetags.console import duration
 from orchestration.temporal.bridge import WorkflowNotFound, get_bridge
 from orchestration.temporal.shared import WorkflowType
 
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin
+from .run_actions import ACTION_ERRORS, RUN_ACTIONS, RunAction, actions_for
 from .start_forms import START_FORMS
 
-# What a per-row action can run into; each becomes that row's error message.
-ROW_ERRORS = (
-    RunStateConflict,
-    TemporalUnavailable,
-    PermissionDenied,
-    DRFValidationError,
-    ValueError,
-)
+# htmx stops polling when a fragment answers 286.
+STOP_POLLING = 286
+# The run list follows at most one page of open runs.
+MAX_LIVE_RUNS = 200
+RAW_EVENTS_PAGE_SIZE = 50
 
 
 def _json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
+def _when(moment) -> str:
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}">{}</time>', local.isoformat(), f"{local:%b %d, %H:%M:%S}"
+    )
+
+
+# --- the cells of the run list that follow a run live ------------------------------------------
+def _status_cell(run: WorkflowRun) -> str:
+    markers = []
+    if run.retrying and run.status == WorkflowRun.Status.RUNNING:
+        markers.append(
+            format_html(
+                '<span class="run-badge retrying" title="{}">retrying</span>', run.last_failure
+            )
+        )
+    if run.cancel_requested_at and not run.is_terminal:
+        markers.append(
+            format_html(
+                '<span class="run-badge cancel-requested" title="by {} at {}">cancel requested'
+                "</span>",
+                run.cancel_requested_by or "-",
+                run.cancel_requested_at,
+            )
+        )
+    return format_html(
+        '<span class="run-status status-{}">{}</span>{}',
+        run.status.lower(),
+        run.get_status_display(),
+        format_html_join("", " {}", ((marker,) for marker in markers)),
+    )
+
+
+def _step_cell(run: WorkflowRun) -> str:
+    return "" if run.is_terminal else run.current_step
+
+
+def _duration_cell(run: WorkflowRun) -> str:
+    return duration(run.duration)
+
+
+def _error_cell(run: WorkflowRun) -> str:
+    message = run.error or (run.last_failure if run.retrying else "")
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    return format_html('<span class="run-error" title="{}">{}</span>', message, first_line)
+
+
+LIVE_CELLS = {
+    "status": _status_cell,
+    "step": _step_cell,
+    "duration": _duration_cell,
+    "error": _error_cell,
+}
+
+
+def _cell(run: WorkflowRun, name: str, *, oob: bool = False) -> str:
+    return format_html(
+        '<span id="run-{}-{}"{}>{}</span>',
+        run.pk,
+        name,
+        mark_safe(' hx-swap-oob="true"') if oob else "",
+        LIVE_CELLS[name](run),
+    )
+
+
+class CreatedWithinFilter(admin.SimpleListFilter):
+    """Runs created in the last 24 hours or 7 days (the overview's windows link here)."""
+
+    title = "created within"
+    parameter_name = "within"
+
+    def lookups(self, request, model_admin):
+        return [("24h", "the last 24 hours"), ("7d", "the last 7 days")]
+
+    def queryset(self, request, queryset):
+        window = WINDOWS.get(self.value() or "")
+        return queryset.filter(created_at__gte=timezone.now() - window) if window else queryset
+
+
 @admin.register(WorkflowRun)
 class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "workflow_id",
+        "run_display",
         "organization",
-        "workflow_type",
         "status_badge",
-        "current_step",
-        "started_by",
-        "started_at",
-        "closed_at",
+        "step_display",
+        "started_by_display",
+        "created_display",
         "duration_display",
+        "error_display",
     ]
+    list_display_links = ["run_display"]
     list_filter = [
         "status",
+        CreatedWithinFilter,
         "workflow_type",
         "retrying",
         ("organization", admin.RelatedOnlyFieldListFilter),
@@ -69,39 +155,14 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     ]
     search_fields = ["workflow_id", "run_id", "started_by__username"]
     date_hierarchy = "created_at"
-    list_select_related = ["organization", "started_by"]
+    list_select_related = ["organization", "started_by", "cancel_requested_by"]
     actions = ["cancel_runs", "terminate_runs", "retry_runs", "refresh_runs"]
     fieldsets = [
         (
-            None,
-            {
-                "fields": [
-                    "workflow_id",
-                    "run_id",
-                    "organization",
-                    "workflow_type",
-                    "status_badge",
-                    "current_step",
-                    "steps_done",
-                    "retry_of",
-                ]
-            },
+            "Run",
+            {"fields": ["workflow_id", "run_id", "organization", "workflow_type", "retry_of"]},
         ),
-        (
-            "Who and when",
-            {
-                "fields": [
-                    "started_by",
-                    "created_at",
-                    "started_at",
-                    "closed_at",
-                    "duration_display",
-                    "cancel_requested_by",
-                    "cancel_requested_at",
-                ]
-            },
-        ),
-        ("Input and outcome", {"fields": ["input_json", "result_json", "error", "failure"]}),
+        ("Input and outcome", {"fields": ["input_json", "result_json", "error"]}),
     ]
     # Everything is shown read-only: runs change through services, never through a form.
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
@@ -109,28 +170,60 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     def get_queryset(self, request):
         return workflow_run_list(user=request.user)
 
+    def get_list_display(self, request):
+        # A member of one organization needn't read its name on every row.
+        if organizations_for(request.user, VIEW_RUNS)[:2].count() < 2:
+            return [name for name in self.list_display if name != "organization"]
+        return self.list_display
+
     # --- columns ------------------------------------------------------------------------
+
+    @admin.display(description="run", ordering="workflow_id")
+    def run_display(self, run: WorkflowRun):
+        short_id = run.workflow_id.removeprefix(f"{run.workflow_type}-")[:8]
+        return format_html(
+            '<span class="run-id" title="{}">{} <code>{}</code></span>'
+            '<button type="button" class="copy-id" data-copy="{}" title="Copy {}">⧉</button>',
+            run.workflow_id,
+            run.workflow_type,
+            short_id,
+            run.workflow_id,
+            run.workflow_id,
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: WorkflowRun):
-        retrying = (
-            format_html(
-                ' <span class="run-badge retrying" title="{}">retrying</span>', run.last_failure
-            )
-            if run.retrying and run.status == WorkflowRun.Status.RUNNING
-            else ""
-        )
+        return _cell(run, "status")
+
+    @admin.display(description="current step")
+    def step_display(self, run: WorkflowRun):
+        return _cell(run, "step")
+
+    @admin.display(description="started by", ordering="started_by__username")
+    def started_by_display(self, run: WorkflowRun):
+        # A manager can't open the user admin; the runs that user started are what they want.
+        if run.started_by is None:
+            return "-"
+        query = urlencode({"started_by__id__exact": run.started_by_id})
         return format_html(
-            '<span class="run-status status-{}">{}</span>{}',
-            run.status.lower(),
-            run.get_status_display(),
-            retrying,
+            '<a href="{}?{}" title="Runs started by {}">{}</a>',
+            reverse("admin:orchestration_workflowrun_changelist"),
+            query,
+            run.started_by,
+            run.started_by,
         )
 
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, run: WorkflowRun):
+        return _when(run.created_at)
+
     @admin.display(description="duration")
-    def duration_display(self, run: WorkflowRun) -> str:
-        duration = run.duration
-        return f"{duration.total_seconds():.1f} s" if duration else "-"
+    def duration_display(self, run: WorkflowRun):
+        return _cell(run, "duration")
+
+    @admin.display(description="error")
+    def error_display(self, run: WorkflowRun):
+        return _cell(run, "error")
 
     @admin.display(description="input")
     def input_json(self, run: WorkflowRun):
@@ -139,12 +232,6 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     @admin.display(description="result")
     def result_json(self, run: WorkflowRun):
         return format_html("<pre>{}</pre>", _json(run.result)) if run.result is not None else "-"
-
-    @admin.display(description="last activity failure")
-    def failure(self, run: WorkflowRun) -> str:
-        if not run.last_failure:
-            return "-"
-        return f"{run.last_failure_activity} attempt {run.last_failure_attempt}: {run.last_failure}"
 
     # --- permissions for actions ----------------------------------------------------------
 
@@ -160,87 +247,134 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     # --- actions, each behind a confirmation page -----------------------------------------
 
-    def _confirmed(self, request, queryset, *, verb: str, perform, needs_reason: bool = False):
-        if not queryset.exists():
+    def _confirmed(self, request, runs: list[WorkflowRun], action: RunAction, *, back_url: str):
+        """The confirmation page for `action` on `runs`, or, once confirmed, the action done on
+        each run the user may act on (the others are named, not touched). Returns the page,
+        or the outcomes once done (the caller redirects)."""
+        allowed = [run for run in runs if action.allowed(request.user, run)]
+        skipped = [run for run in runs if run not in allowed]
+        if not allowed:
+            which = "this run" if len(runs) == 1 else "any of the selected runs"
             self.message_user(
-                request, "None of the selected runs is yours to act on.", messages.WARNING
+                request,
+                f"You may not {action.verb} {which}: your role or its state doesn't allow it.",
+                messages.WARNING,
             )
-            return None
+            return []
         reason = request.POST.get("reason", "").strip()
         error = ""
         if request.POST.get("post") == "yes":
-            if needs_reason and not reason:
+            if action.needs_reason and not reason:
                 error = "A reason is required."
             else:
-                for run in queryset:
+                outcomes = []
+                for run in allowed:
                     try:
-                        outcome = perform(run, reason)
-                    except ROW_ERRORS as failure:
+                        outcome = action.perform(request, run, reason)
+                    except ACTION_ERRORS as failure:
                         detail = getattr(failure, "detail", failure)
                         self.message_user(request, f"Run {run}: {detail}", messages.ERROR)
                     else:
-                        self.message_user(request, f"Run {run}: {outcome}", messages.SUCCESS)
-                return None
+                        outcomes.append(outcome)
+                        self.message_user(
+                            request, f"Run {run}: {outcome.message}", messages.SUCCESS
+                        )
+                if skipped:
+                    self.message_user(
+                        request,
+                        f"Left alone (your role or their state doesn't allow {action.verb}): "
+                        + ", ".join(str(run) for run in skipped),
+                        messages.WARNING,
+                    )
+                return outcomes
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{verb.capitalize()} runs",
-            "verb": verb,
+            "title": f"{action.verb.capitalize()} runs",
+            "verb": action.verb,
             "opts": self.model._meta,
-            "queryset": queryset,
+            "runs": allowed,
+            "skipped": skipped,
             "action": request.POST.get("action", ""),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "needs_reason": needs_reason,
+            "needs_reason": action.needs_reason,
             "reason": reason,
             "error": error,
+            "back_url": back_url,
         }
         return TemplateResponse(
             request, "admin/orchestration/workflowrun/confirm_action.html", context
         )
 
-    @admin.action(description="Cancel selected runs", permissions=["cancel"])
+    def _bulk(self, request, queryset, verb: str):
+        changelist = reverse("admin:orchestration_workflowrun_changelist")
+        runs = list(queryset.select_related("organization", "cancel_requested_by"))
+        page = self._confirmed(request, runs, RUN_ACTIONS[verb], back_url=changelist)
+        return page if isinstance(page, TemplateResponse) else None
+
+    @admin.action(description=RUN_ACTIONS["cancel"].description, permissions=["cancel"])
     def cancel_runs(self, request, queryset):
-        def cancel(run, reason):
-            workflow_run_cancel(user=request.user, run=run)
-            return "cancellation requested."
+        return self._bulk(request, queryset, "cancel")
 
-        return self._confirmed(request, queryset, verb="cancel", perform=cancel)
-
-    @admin.action(description="Terminate selected runs", permissions=["manage"])
+    @admin.action(description=RUN_ACTIONS["terminate"].description, permissions=["manage"])
     def terminate_runs(self, request, queryset):
-        def terminate(run, reason):
-            workflow_run_terminate(user=request.user, run=run, reason=reason)
-            return "terminated."
+        return self._bulk(request, queryset, "terminate")
 
-        return self._confirmed(
-            request, queryset, verb="terminate", perform=terminate, needs_reason=True
-        )
-
-    @admin.action(description="Retry selected runs with the same input", permissions=["manage"])
+    @admin.action(description=RUN_ACTIONS["retry"].description, permissions=["manage"])
     def retry_runs(self, request, queryset):
-        def retry(run, reason):
-            params = validated_retry_params(run=run, overrides={}, context={"request": request})
-            new_run = workflow_run_retry(user=request.user, run=run, params=params)
-            return f"retried as {new_run.workflow_id} ({new_run.get_status_display()})."
+        return self._bulk(request, queryset, "retry")
 
-        return self._confirmed(request, queryset, verb="retry", perform=retry)
-
-    @admin.action(description="Refresh status from Temporal", permissions=["manage"])
+    @admin.action(description=RUN_ACTIONS["refresh"].description, permissions=["manage"])
     def refresh_runs(self, request, queryset):
-        def refresh(run, reason):
-            status = workflow_run_refresh(user=request.user, run=run)
-            return f"now {status}." if status else "already up to date."
+        return self._bulk(request, queryset, "refresh")
 
-        return self._confirmed(request, queryset, verb="refresh", perform=refresh)
-
-    # --- start pages --------------------------------------------------------------------
+    # --- urls ---------------------------------------------------------------------------
 
     def get_urls(self):
-        start = path(
-            "start/<str:workflow_type>/",
-            self.admin_site.admin_view(self.start_view),
-            name="orchestration_workflowrun_start",
-        )
-        return [start, *super().get_urls()]
+        def view(fn):
+            return self.admin_site.admin_view(fn)
+
+        return [
+            path(
+                "start/<str:workflow_type>/",
+                view(self.start_view),
+                name="orchestration_workflowrun_start",
+            ),
+            path(
+                "live/",
+                self._fragment(self.live_list_view),
+                name="orchestration_workflowrun_live_list",
+            ),
+            path(
+                "<uuid:object_id>/live/",
+                self._fragment(self.live_run_view),
+                name="orchestration_workflowrun_live",
+            ),
+            path(
+                "<uuid:object_id>/events/",
+                self._fragment(self.raw_events_view),
+                name="orchestration_workflowrun_events",
+            ),
+            path(
+                "<uuid:object_id>/act/<str:verb>/",
+                view(self.run_action_view),
+                name="orchestration_workflowrun_act",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _fragment(self, fn):
+        """Fragments are polled by a page already open: someone whose session ended gets a
+        403 (which htmx leaves unswapped), not a login page pasted into the run page."""
+
+        def wrapped(request, *args, **kwargs):
+            if not self.admin_site.has_permission(request) or not self.has_view_permission(request):
+                raise PermissionDenied
+            request.quiet_access_log = True  # one line a second per viewer is noise
+            return fn(request, *args, **kwargs)
+
+        return never_cache(wrapped)
+
+    # --- start pages --------------------------------------------------------------------
 
     def startable_types(self, request) -> list[str]:
         return [
@@ -285,33 +419,118 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         }
         return TemplateResponse(request, "admin/orchestration/workflowrun/start.html", context)
 
+    # --- the run list -------------------------------------------------------------------
+
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "startable_types": self.startable_types(request)}
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            # The page's open runs, for the live poller; evaluating the page here fills the
+            # queryset's cache, so the table costs no second query.
+            response.context_data["live_run_ids"] = ",".join(
+                str(run.pk) for run in changelist.result_list if not run.is_terminal
+            )
+        return response
 
-    # --- the run's page -----------------------------------------------------------------
+    def live_list_view(self, request: HttpRequest) -> HttpResponse:
+        """The live cells of the listed open runs, as out-of-band swaps: one query whatever
+        the number of runs. Answers 286 (stop) once none of them is open."""
+        try:
+            ids = [uuid.UUID(value) for value in request.GET.get("ids", "").split(",") if value]
+        except ValueError:
+            return HttpResponse("ids: run ids separated by commas.", status=400)
+        runs = list(self.get_queryset(request).filter(pk__in=ids[:MAX_LIVE_RUNS]).order_by())
+        cells = format_html_join(
+            "", "{}", ((_cell(run, name, oob=True),) for run in runs for name in LIVE_CELLS)
+        )
+        still_open = any(not run.is_terminal for run in runs)
+        return HttpResponse(cells, status=200 if still_open else STOP_POLLING)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_object(request, object_id)
+    # --- the run page -------------------------------------------------------------------
+
+    def _run_or_404(self, request, object_id) -> WorkflowRun:
+        run = self.get_object(request, str(object_id))
         if run is None:
             raise Http404("No such run.")  # another organization's run isn't revealed
-        extra_context = {**(extra_context or {}), **self._temporal_context(run)}
-        extra_context["retries"] = run.retries.select_related("started_by")
-        extra_context["audit_events"] = run.audit_events.order_by("created_at", "id")
-        extra_context["temporal_ui_url"] = WorkflowRunSerializer().get_temporal_ui_url(run)
+        return run
+
+    def _live_context(self, request, run: WorkflowRun) -> dict:
+        return {
+            "run": run,
+            "cockpit": run_cockpit(run=run),
+            "actions": [
+                {"verb": action.verb, "label": action.button_label(run)}
+                for action in actions_for(request.user, run)
+            ],
+            "audit_events": run.audit_events.order_by("created_at", "id"),
+            "records": [
+                {
+                    "kind": item.kind,
+                    "record": item.record,
+                    "detail": item.detail,
+                    "url": reverse(
+                        f"admin:{item.record._meta.app_label}_{item.record._meta.model_name}_change",
+                        args=[item.record.pk],
+                    ),
+                }
+                for item in workflow_run_records(run=run)
+            ],
+            "opts": self.model._meta,
+            "status_html": _status_cell(run),
+            "temporal_ui_url": WorkflowRunSerializer().get_temporal_ui_url(run),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self._run_or_404(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            **self._live_context(request, run),
+            "retries": run.retries.select_related("started_by"),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _temporal_context(self, run: WorkflowRun) -> dict:
-        if run.status == WorkflowRun.Status.START_FAILED:
-            return {"history": [], "pending_activities": []}
-        bridge = get_bridge()
+    def live_run_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        """The run page's live region; once the run is terminal it is rendered without its
+        poller and answered with 286, so the page stops asking."""
+        run = self._run_or_404(request, object_id)
+        html = render_to_string(
+            "admin/orchestration/workflowrun/run_live.html",
+            self._live_context(request, run),
+            request=request,
+        )
+        return HttpResponse(html, status=STOP_POLLING if run.is_terminal else 200)
+
+    def raw_events_view(self, request: HttpRequest, object_id) -> HttpResponse:
+        """A page of the run's raw Temporal events, for the run page's toggle."""
+        run = self._run_or_404(request, object_id)
+        context = {"run": run, "opts": self.model._meta}
         try:
-            pending = (
-                list(bridge.describe(run.workflow_id).pending_activities)
-                if run.status == WorkflowRun.Status.RUNNING
-                else []
+            page = get_bridge().history_page(
+                run.workflow_id,
+                page_size=RAW_EVENTS_PAGE_SIZE,
+                cursor=request.GET.get("page_token", ""),
             )
-            history = bridge.history_page(run.workflow_id, page_size=200).events
+        except ValueError:
+            return HttpResponse("page_token: not a token this page gave out.", status=400)
         except (TemporalUnavailable, WorkflowNotFound) as error:
-            return {"temporal_error": str(error), "history": [], "pending_activities": []}
-        return {"history": history, "pending_activities": pending}
+            context["temporal_error"] = str(error)
+        else:
+            context |= {"events": page.events, "next_token": page.next_cursor}
+        return TemplateResponse(request, "admin/orchestration/workflowrun/raw_events.html", context)
+
+    def run_action_view(self, request: HttpRequest, object_id, verb: str):
+        """One action on one run from its page: the same confirmation, service call and audit
+        event as the list's bulk action; then back to the run (or to a retry's new run)."""
+        action = RUN_ACTIONS.get(verb)
+        if action is None:
+            raise Http404("No such action.")
+        run = self._run_or_404(request, object_id)
+        run_url = reverse("admin:orchestration_workflowrun_change", args=[run.pk])
+        page = self._confirmed(request, [run], action, back_url=run_url)
+        if isinstance(page, TemplateResponse):
+            return page
+        next_run = page[-1].run if page else run
+        return HttpResponseRedirect(
+            reverse("admin:orchestration_workflowrun_change", args=[next_run.pk])
+        )

@@ -201,6 +201,10 @@ class PendingActivitySerializer(serializers.Serializer):
     last_failure = serializers.CharField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     last_heartbeat_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_details = serializers.CharField(
+        allow_null=True, help_text="The latest heartbeat's progress, e.g. `epoch 1200/300000`."
+    )
+    last_started_at = serializers.DateTimeField(allow_null=True)
 
 
 class WorkflowRunDetailSerializer(WorkflowRunSerializer):

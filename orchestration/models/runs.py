@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from orchestration.temporal.shared import WorkflowType
 
@@ -95,6 +96,7 @@ class WorkflowRun(models.Model):
 
     @property
     def duration(self):
-        if self.started_at and self.closed_at:
-            return self.closed_at - self.started_at
-        return None
+        """How long the run took (to now while it is still open); None before it started."""
+        if self.started_at is None or (self.closed_at is None and self.is_terminal):
+            return None
+        return (self.closed_at or timezone.now()) - self.started_at

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from django.db import close_old_connections
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
 from orchestration.platform import services as platform
 from orchestration.platform.errors import DataValidationError
@@ -48,8 +48,14 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                 result = fn(*args, **kwargs)
             except DataValidationError as error:
                 _count("omnify_activity_outcomes", activity=name, outcome="invalid")
+                # An expected outcome: one log line, not the SDK's WARNING with a traceback
+                # (it logs BENIGN failures at DEBUG).
+                activity.logger.info("%s refused its input: %s", name.value, error)
                 raise ApplicationError(
-                    str(error), type=VALIDATION_ERROR_TYPE, non_retryable=True
+                    str(error),
+                    type=VALIDATION_ERROR_TYPE,
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,
                 ) from None  # the message is the whole story; no traceback chain
             except CancelledError:
                 _count("omnify_activity_outcomes", activity=name, outcome="cancelled")

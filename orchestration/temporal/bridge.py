@@ -30,7 +30,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from .history import readable_events, readable_pending_activities
+from .history import readable_events, readable_pending_activities, run_timeline
 from .shared import failure_message
 
 T = TypeVar("T")
@@ -196,15 +196,20 @@ class TemporalBridge:
                     await handle.result(rpc_timeout=self._rpc_timeout())
                 except Exception as error:  # the failure is what we came for
                     failure = failure_message(error)
+            pending = description.raw_description.pending_activities
+            # Heartbeat details are payloads: decoded with the client's converter (and any
+            # codec it carries), as the worker encoded them.
+            details = [
+                await client.data_converter.decode(list(info.heartbeat_details.payloads))
+                for info in pending
+            ]
             return Execution(
                 workflow_id=workflow_id,
                 run_id=description.run_id,
                 status=status.name if status else None,
                 result=result,
                 failure=failure,
-                pending_activities=tuple(
-                    readable_pending_activities(description.raw_description.pending_activities)
-                ),
+                pending_activities=tuple(readable_pending_activities(pending, details)),
             )
 
         return self.call(describe)
@@ -252,6 +257,31 @@ class TemporalBridge:
                     next_cursor = _encode_cursor(token, 0)
                     break
             return HistoryPage(events=readable_events(events), next_cursor=next_cursor)
+
+        return self.call(fetch)
+
+    def timeline(self, workflow_id: str, *, max_events: int = 5000) -> list[dict]:
+        """The execution's readable timeline (`history.run_timeline`) from its whole history,
+        read in pages; at most `max_events` events are read."""
+
+        async def fetch(client: Client) -> list[dict]:
+            events: list = []
+            token = b""
+            while len(events) < max_events:
+                response = await client.workflow_service.get_workflow_execution_history(
+                    GetWorkflowExecutionHistoryRequest(
+                        namespace=self.namespace,
+                        execution=WorkflowExecution(workflow_id=workflow_id),
+                        maximum_page_size=min(1000, max_events - len(events)),
+                        next_page_token=token,
+                    ),
+                    timeout=self._rpc_timeout(),
+                )
+                events += response.history.events
+                token = response.next_page_token
+                if not token:
+                    break
+            return run_timeline(events)
 
         return self.call(fetch)
 

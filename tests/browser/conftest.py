@@ -1,14 +1,27 @@
-"""Browser fixtures: one headless Chromium per module (never downloaded: Debian's), a fresh
-context per test against pytest-django's live server, screenshots when a test fails."""
+"""Browser fixtures: the web server started the way `make run` starts it (uvicorn serving
+`omnify.asgi` in its own process) on the suite's test database and Temporal server, with the
+suite's worker running; one headless Chromium per module (Debian's, never a downloaded one);
+a fresh context per test; screenshots when a test fails."""
 
 import os
 import re
 import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
+from orchestration.management.commands.run_console import web_command
+from orchestration.temporal.devserver import free_port
 from tests.conftest import ARTIFACTS
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,6 +40,59 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def _test_database_url() -> str:
+    """The URL of the database the tests run on, for the server process to use too."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(name).resolve()}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def web_server(live):
+    """uvicorn on omnify.asgi in its own process, as `make run` starts it, serving the test
+    database and talking to the suite's Temporal server and task queue.
+
+    One per test: between tests the database is flushed and its content types made anew,
+    which a long-lived server would keep stale in its caches (guardian then finds no
+    permission at all)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
+        "DATABASE_URL": _test_database_url(),
+        "TEMPORAL_ADDRESS": settings.TEMPORAL_ADDRESS,
+        "TEMPORAL_TASK_QUEUE": settings.TEMPORAL_TASK_QUEUE,
+        "PYTHONUNBUFFERED": "1",
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "web-server.log", "ab") as log:
+        server = subprocess.Popen(
+            web_command("uvicorn", "127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError("The web server did not start; see web-server.log") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +124,10 @@ def browser():
 
 
 @pytest.fixture
-def page(request, browser, live_server, live):
-    """A page in a fresh browser context; the live server and the worker share the test
-    database and the suite's Temporal server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+def page(request, browser, web_server):
+    """A page in a fresh browser context on the real server; the server and the suite's
+    worker share the test database and Temporal server. 1366 px wide, a common laptop."""
+    context = browser.new_context(base_url=web_server, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
@@ -71,6 +137,27 @@ def page(request, browser, live_server, live):
         if report is not None and report.failed:
             _screenshots(page, request.node.name)
         context.close()
+
+
+class Navigations:
+    """Counts the main frame's navigations (page loads), to prove a page updated in place."""
+
+    def __init__(self, page) -> None:
+        self.count = 0
+        page.on("framenavigated", self._seen)
+        self._page = page
+
+    def _seen(self, frame) -> None:
+        if frame == self._page.main_frame:
+            self.count += 1
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def navigations(page) -> Navigations:
+    return Navigations(page)
 
 
 def _screenshots(page, test_name: str) -> None:

@@ -28,6 +28,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def web_command(web_server: str, host: str, port: int) -> list[str]:
+    """How the web server is started (the browser tests start it the same way)."""
+    if web_server == "gunicorn":
+        return [
+            *(sys.executable, "-m", "gunicorn", "-c", "omnify/gunicorn.conf.py"),
+            *("--bind", f"{host}:{port}", "omnify.asgi:application"),
+        ]
+    return [
+        *(sys.executable, "-m", "uvicorn", "omnify.asgi:application"),
+        *("--host", host, "--port", str(port), "--no-server-header", "--no-access-log"),
+    ]
+
+
 class Command(BaseCommand):
     help = "Run the console: Temporal dev server + worker + web, until Ctrl-C or SIGTERM."
 
@@ -88,7 +101,7 @@ class Command(BaseCommand):
             self._log("Starting worker...")
             self._spawn("worker", [sys.executable, "manage.py", "run_temporal_worker"], popen)
             self._log("Starting web server...")
-            self._spawn("web", self._web_command(web_server, host, port), popen)
+            self._spawn("web", web_command(web_server, host, port), popen)
             self._wait_for_port("web", host, port)
         except (RuntimeError, CommandError) as error:
             self._stop_all()
@@ -110,17 +123,6 @@ class Command(BaseCommand):
         exit_code = self._supervise()
         if exit_code:
             raise CommandError("A component stopped unexpectedly; everything was shut down.")
-
-    def _web_command(self, web_server: str, host: str, port: int) -> list[str]:
-        if web_server == "gunicorn":
-            return [
-                *(sys.executable, "-m", "gunicorn", "-c", "omnify/gunicorn.conf.py"),
-                *("--bind", f"{host}:{port}", "omnify.asgi:application"),
-            ]
-        return [
-            *(sys.executable, "-m", "uvicorn", "omnify.asgi:application"),
-            *("--host", host, "--port", str(port), "--no-server-header", "--no-access-log"),
-        ]
 
     def _spawn(self, name: str, command: list[str], popen: dict) -> None:
         log = open(Path(settings.VAR_DIR) / "logs" / f"{name}.log", "ab")  # noqa: SIM115
