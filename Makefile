@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres lint format bench screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -57,8 +57,14 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: install
+bench: bench-start-latency bench-live-pages
+
+bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
+
+# The web server's CPU cost of 50 run pages following their runs live.
+bench-live-pages: install
+	@$(PY) tests/bench/bench_live_pages.py
 
 # The README's pictures: headless Chromium against `make run`'s own stack (its own ports and
 # data under var/), saved as docs/*.png.

@@ -7,10 +7,7 @@ in docs/ with headless Chromium (Debian's, never a downloaded one). Stops everyt
 """
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,10 +18,10 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from orchestration.temporal.devserver import free_port  # noqa: E402
+from tests.stack import DEMO_PASSWORD as PASSWORD  # noqa: E402
+from tests.stack import ConsoleStack  # noqa: E402
 
 DOCS = ROOT / "docs"
-PASSWORD = "omnify-demo"
 VIEWPORT = {"width": 1366, "height": 900}
 
 
@@ -42,68 +39,29 @@ def api(base: str, method: str, path: str, token: str | None = None, body=None) 
         return json.load(response)
 
 
-def start_stack(var_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnify.settings.local",
-        "OMNIFY_VAR_DIR": str(var_dir),
-        "OMNIFY_PORT": str(port),
-        "TEMPORAL_PORT": str(free_port()),
-        "TEMPORAL_UI_PORT": str(free_port()),
-        "DEMO_PASSWORD": PASSWORD,
-    }
-    env.pop("DATABASE_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    stack = subprocess.Popen(
-        [*manage, "run_console"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    output, deadline = "", time.monotonic() + 120
-    while "Omnify Console is running" not in output:
-        if stack.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"run_console did not come up:\n{output}")
-        output += stack.stdout.readline()
-    return stack, f"http://127.0.0.1:{port}"
-
-
 def start_runs(base: str) -> str:
+    """A finished onboarding, a failed one, a finished retrain and a long one; returns the
+    long retrain's workflow id."""
     token = api(
         base, "POST", "/api/auth/token", body={"username": "acme-manager", "password": PASSWORD}
     )["token"]
-    runs = "/api/temporal/workflows"
-    api(
-        base,
-        "POST",
-        f"{runs}/client-onboarding",
-        token,
-        {
-            "organization": "acme",
-            "client": {"name": "Initech", "email": "ops@initech.example", "platforms": ["ga4"]},
-        },
-    )
-    api(
-        base,
-        "POST",
-        f"{runs}/client-onboarding",
-        token,
-        {
-            "organization": "acme",
-            "client": {"name": "Copycat", "email": "demo@acme.example", "platforms": ["ga4"]},
-        },
-    )
-    api(
-        base, "POST", f"{runs}/eyes-retrain", token, {"organization": "acme", "model": "clustering"}
-    )
-    retrain = api(
-        base,
-        "POST",
-        f"{runs}/eyes-retrain",
-        token,
-        {"organization": "acme", "model": "churn", "params": {"epochs": 1_000_000}},
-    )
-    return retrain["workflow_id"]
+    onboarding = {"name": "Initech", "email": "ops@initech.example", "platforms": ["ga4"]}
+    copycat = {**onboarding, "name": "Copycat", "email": "demo@acme.example"}  # already taken
+    starts = [
+        ("client-onboarding", {"client": onboarding}),
+        ("client-onboarding", {"client": copycat}),
+        ("eyes-retrain", {"model": "clustering"}),
+        ("eyes-retrain", {"model": "churn", "params": {"epochs": 1_000_000}}),
+    ]
+    for workflow_type, body in starts:
+        started = api(
+            base,
+            "POST",
+            f"/api/temporal/workflows/{workflow_type}",
+            token,
+            {"organization": "acme", **body},
+        )
+    return started["workflow_id"]
 
 
 def take(base: str, retrain_id: str) -> None:
@@ -141,19 +99,15 @@ def take(base: str, retrain_id: str) -> None:
 
 
 def main() -> None:
+    (ROOT / "var").mkdir(exist_ok=True)
     var_dir = Path(tempfile.mkdtemp(prefix="omnify-screenshots-", dir=ROOT / "var"))
     log(f"starting make run's stack in {var_dir}")
-    stack, base = start_stack(var_dir)
     try:
-        log(f"console at {base}; starting runs")
-        retrain_id = start_runs(base)
-        take(base, retrain_id)
+        with ConsoleStack(var_dir) as stack:
+            log(f"console at {stack.base_url}; starting runs")
+            retrain_id = start_runs(stack.base_url)
+            take(stack.base_url, retrain_id)
     finally:
-        stack.send_signal(signal.SIGTERM)
-        try:
-            stack.wait(60)
-        except subprocess.TimeoutExpired:
-            stack.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
     log("done")
 

@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -91,6 +92,7 @@ class WorkerThread:
             max_concurrent_activities=self.ACTIVITY_THREADS,
             shutdown_grace_seconds=5,
         )
+        self._count_in_flight(executor)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         async with worker:
@@ -98,29 +100,74 @@ class WorkerThread:
             await self._stop.wait()
         shutdown_activity_executor(executor, self.ACTIVITY_THREADS)
 
+    def _count_in_flight(self, executor) -> None:
+        """Count the activities (and local activities) running on the pool: the sdk submits
+        each one to it (`run_in_executor`)."""
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        submit = executor.submit
+
+        def done(_future) -> None:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+        def counting_submit(fn, /, *args, **kwargs):
+            with self._in_flight_lock:
+                self._in_flight += 1
+            future = submit(fn, *args, **kwargs)
+            future.add_done_callback(done)
+            return future
+
+        executor.submit = counting_submit
+
+    def wait_until_idle(self, timeout: float = 30, quiet: float = 0.5) -> None:
+        """Wait until no activity has run for `quiet` seconds: a test's last writes (an
+        activity noticing its workflow was terminated, a final status report) must be over
+        before the database is flushed, or PostgreSQL's TRUNCATE deadlocks with them."""
+        deadline, idle_since = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self._in_flight:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= quiet:
+                return
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
 
 
 @pytest.fixture(scope="session")
-def temporal_env(temporal_server):
-    """Point the console at the suite's server and run a worker on a queue of its own."""
-    task_queue = f"omnify-test-{uuid.uuid4().hex[:8]}"
+def task_queue() -> str:
+    return f"omnify-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def suite_worker(temporal_server, task_queue):
+    worker = WorkerThread(temporal_server.address, task_queue).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def temporal_env(temporal_server, task_queue, suite_worker):
+    """Point the console at the suite's server and its worker's task queue of its own."""
     previous = settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE
     settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE = temporal_server.address, task_queue
     reset_bridge()
-    worker = WorkerThread(temporal_server.address, task_queue).start()
     try:
         yield temporal_server
     finally:
-        worker.stop()
         settings.TEMPORAL_ADDRESS, settings.TEMPORAL_TASK_QUEUE = previous
         reset_bridge()
 
 
 @pytest.fixture
-def live(transactional_db, temporal_env):
+def live(transactional_db, temporal_env, suite_worker):
     """A test that runs workflows for real: committed data the worker's threads can see.
     Runs it leaves open are terminated, so nothing leaks into the next test."""
     yield temporal_env
@@ -137,6 +184,7 @@ def live(transactional_db, temporal_env):
         # Already closed or never started: nothing to clean.
         with contextlib.suppress(Exception):
             get_bridge().call(terminate)
+    suite_worker.wait_until_idle()
 
 
 # --- organizations, users and API clients -----------------------------------------------------

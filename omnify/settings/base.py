@@ -10,6 +10,7 @@ Environment variables:
   TEMPORAL_TASK_QUEUE     default "omnify-console".
   TEMPORAL_UI_URL         link target for runs in the Temporal web UI.
   TEMPORAL_RPC_TIMEOUT    seconds a request waits for Temporal before answering 503 (default 4).
+  DJANGO_STATIC_ROOT      where collectstatic puts the static files (default staticfiles/).
 """
 
 import os
@@ -146,7 +147,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Without collectstatic (make run, the tests) WhiteNoise serves the apps' files where the
 # finders find them; production serves the collected, hashed copies only.
 WHITENOISE_USE_FINDERS = True

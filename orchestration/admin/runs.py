@@ -162,7 +162,8 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
             "Run",
             {"fields": ["workflow_id", "run_id", "organization", "workflow_type", "retry_of"]},
         ),
-        ("Input and outcome", {"fields": ["input_json", "result_json", "error"]}),
+        # The outcome (result, error) is in the page's live region, which follows the run.
+        ("Input", {"fields": ["input_json"]}),
     ]
     # Everything is shown read-only: runs change through services, never through a form.
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
@@ -228,10 +229,6 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     @admin.display(description="input")
     def input_json(self, run: WorkflowRun):
         return format_html("<pre>{}</pre>", _json(run.input))
-
-    @admin.display(description="result")
-    def result_json(self, run: WorkflowRun):
-        return format_html("<pre>{}</pre>", _json(run.result)) if run.result is not None else "-"
 
     # --- permissions for actions ----------------------------------------------------------
 
@@ -478,6 +475,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
             ],
             "opts": self.model._meta,
             "status_html": _status_cell(run),
+            "result_json": _json(run.result) if run.result is not None else None,
             "temporal_ui_url": WorkflowRunSerializer().get_temporal_ui_url(run),
         }
 

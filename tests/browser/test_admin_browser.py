@@ -83,6 +83,7 @@ def test_manager_watches_an_onboarding_complete_without_reloading(page, api, nav
     expect(page.locator("#timeline")).to_contain_text("create_client_dashboard")
     expect(page.locator("#timeline")).to_contain_text("run completed")
     expect(page.locator("#records")).to_contain_text("Initech")
+    expect(page.locator("#result")).to_contain_text("dashboard_id")
     expect(page.locator("#audit")).to_contain_text("workflow.status")
     expect(page.locator(".run-action-retry")).to_have_text("Run again")
     assert navigations.count == 0

@@ -42,10 +42,12 @@ def test_serve_mode_answers_ready_counts_starts_and_logs_request_ids(tmp_path):
         "TEMPORAL_PORT": str(free_port()),
         "TEMPORAL_UI_PORT": str(free_port()),
         "DEMO_PASSWORD": "serve-test",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
     }
     env.pop("DATABASE_URL", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "-v0"], ["seed_demo"]):
+    # As `make serve` does: production serves the collected files only.
+    for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
     stack = subprocess.Popen(
         [*manage, "run_console", "--web-server", "gunicorn"],
@@ -62,6 +64,10 @@ def test_serve_mode_answers_ready_counts_starts_and_logs_request_ids(tmp_path):
             output += stack.stdout.readline()
 
         assert http("GET", f"{base}/readyz")[0] == 200
+        # The admin's and Swagger UI's assets come from the app itself (WhiteNoise).
+        status, css = http("GET", f"{base}/static/admin/css/base.css")
+        assert status == 200 and "--header-bg" in css
+        assert http("GET", f"{base}/static/django_htmx/htmx-2.min.js")[0] == 200
         _, token_body = http(
             "POST",
             f"{base}/api/auth/token",
