@@ -80,6 +80,14 @@ class DevServer:
         return command
 
     def start(self, timeout: float = 60, **popen_kwargs) -> DevServer:
+        self.launch(**popen_kwargs)
+        self.wait_ready(timeout)
+        return self
+
+    def launch(self, **popen_kwargs) -> subprocess.Popen:
+        """Start the process without waiting for it to be ready (a supervisor that must
+        keep answering signals polls `ready()` itself). Launching again, on the same ports
+        and database file, replaces a process that has exited."""
         if port_in_use(self.ip, self.port):
             raise RuntimeError(f"Port {self.address} is already in use.")
         self.process = subprocess.Popen(
@@ -88,8 +96,11 @@ class DevServer:
             stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
             **popen_kwargs,
         )
-        self.wait_ready(timeout)
-        return self
+        return self.process
+
+    def ready(self) -> bool:
+        """One probe: the frontend listens and answers a health check."""
+        return port_in_use(self.ip, self.port) and asyncio.run(self._healthy())
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -98,7 +109,7 @@ class DevServer:
                 raise RuntimeError(
                     f"Temporal dev server exited with status {self.process.returncode}."
                 )
-            if port_in_use(self.ip, self.port) and asyncio.run(self._healthy()):
+            if self.ready():
                 return
             if time.monotonic() > deadline:
                 self.stop()
