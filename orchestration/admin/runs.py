@@ -184,7 +184,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         short_id = run.workflow_id.removeprefix(f"{run.workflow_type}-")[:8]
         return format_html(
             '<span class="run-id" title="{}">{} <code>{}</code></span>'
-            '<button type="button" class="copy-id" data-copy="{}" title="Copy {}">⧉</button>',
+            '<button type="button" class="copy-id" data-copy="{}" title="Copy {}">copy</button>',
             run.workflow_id,
             run.workflow_type,
             short_id,

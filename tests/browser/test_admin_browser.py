@@ -185,6 +185,8 @@ def test_operator_is_not_offered_cancel_on_a_retrain(page, api, demo_client):
 
 # --- the run list and the overview ---------------------------------------------------------------
 def test_run_list_follows_open_runs_and_fits_a_laptop_screen(page, api, demo_client, navigations):
+    # A run that fails with a long message, for the error column.
+    start(api, "acme-manager", "client-onboarding", onboarding(demo_client.email))
     started = start(api, "acme-manager", "eyes-retrain", LONG_RETRAIN)
     login(page, "acme-manager")
     page.goto(RUN_LIST)
@@ -198,6 +200,8 @@ def test_run_list_follows_open_runs_and_fits_a_laptop_screen(page, api, demo_cli
     expect(row.locator(".run-status")).to_have_text("Canceled", timeout=20_000)
     expect(row.locator("[id$='-step']")).to_have_text("")  # blank once terminal
     assert navigations.count == 0
+    failed = page.locator("#result_list .run-error", has_text="already exists in Acme Corp")
+    expect(failed).to_be_visible()
 
     # The full id is on hover and in the copy button.
     expect(row.locator(".run-id")).to_have_attribute("title", started["workflow_id"])

@@ -5,7 +5,7 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   navigator.clipboard.writeText(button.dataset.copy).then(() => {
     const label = button.textContent;
-    button.textContent = "✓";
+    button.textContent = "copied";
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
