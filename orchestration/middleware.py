@@ -3,7 +3,10 @@ import re
 import time
 import uuid
 
+from django.http import HttpResponse, JsonResponse
+
 from . import metrics
+from .api.errors import DATABASE_ERRORS, database_unavailable
 from .context import RequestContext, request_context
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -53,3 +56,26 @@ class RequestIdMiddleware:
             request_context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The admin's pages (DRF's views answer for themselves) meet a busy or absent database
+    with a 503 that says so, not a 500: the same JSON body under /api/, a short page elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_ERRORS):
+            return None
+        body = database_unavailable(exception)
+        if request.path.startswith("/api/"):
+            return JsonResponse(body, status=503)
+        return HttpResponse(
+            f"<h1>Database unavailable</h1><p>{body['detail']}</p>",
+            status=503,
+            headers={"Retry-After": "5"},
+        )

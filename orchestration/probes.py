@@ -1,5 +1,7 @@
 """Liveness, readiness and metrics endpoints for orchestrators and scrapers."""
 
+import sqlite3
+
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
@@ -9,6 +11,8 @@ from orchestration import metrics
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.temporal.bridge import get_bridge
 
+READY_LOCK_WAIT_SECONDS = 1.0
+
 
 @require_GET
 def healthz(request):
@@ -17,15 +21,32 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
-def readyz(request):
-    """Readiness: the database and Temporal answer. 503 names the ones that don't."""
-    checks = {}
-    try:
+def _check_database_writable() -> None:
+    """The database answers and could take a write now. On SQLite that means its one write
+    lock can be had within a second (a fresh connection, so the persistent one's busy
+    timeout is untouched); elsewhere a query answering is enough."""
+    # Inside a transaction of this connection's own (an atomic request), the lock is ours.
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        return
+    probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=READY_LOCK_WAIT_SECONDS)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.rollback()
+    finally:
+        probe.close()
+
+
+@require_GET
+def readyz(request):
+    """Readiness: the database can take a write and Temporal answers. 503 names the ones
+    that can't."""
+    checks = {}
+    try:
+        _check_database_writable()
         checks["database"] = "ok"
-    except DatabaseError as error:
+    except (DatabaseError, sqlite3.Error) as error:
         checks["database"] = f"unavailable: {error}"
     try:
         get_bridge().check_health()

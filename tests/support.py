@@ -1,6 +1,13 @@
 """Helpers for tests (fixtures live in conftest.py)."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def wait_for_status(workflow_id: str, statuses: set[str], timeout: float = 30):
@@ -15,3 +22,44 @@ def wait_for_status(workflow_id: str, statuses: set[str], timeout: float = 30):
         if time.monotonic() > deadline:
             raise AssertionError(f"{workflow_id} is {run.status}, expected one of {statuses}")
         time.sleep(0.1)
+
+
+def suite_database_url() -> str:
+    """The URL of the database the tests run on, for processes the tests start."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(name).resolve()}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+_LOCKER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+class WriteLock:
+    """Another process holding SQLite's write lock until `release()`."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _LOCKER, connection.settings_dict["NAME"]],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write("\n")
+            self.process.stdin.flush()
+            self.process.wait(10)

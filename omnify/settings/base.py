@@ -11,6 +11,7 @@ Environment variables:
   TEMPORAL_UI_URL         link target for runs in the Temporal web UI.
   TEMPORAL_RPC_TIMEOUT    seconds a request waits for Temporal before answering 503 (default 4).
   DJANGO_STATIC_ROOT      where collectstatic puts the static files (default staticfiles/).
+  SQLITE_BUSY_TIMEOUT     seconds a write waits for SQLite's lock before giving up (default 5).
 """
 
 import os
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "orchestration.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "omnify.urls"
@@ -114,7 +116,10 @@ def database_from_env() -> dict:
         config.setdefault("OPTIONS", {}).update(
             {
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # How long a write waits for another's lock before the request answers 503
+                # database_unavailable: well under a client's patience, and under the
+                # activities' heartbeat timeouts.
+                "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )

@@ -1,12 +1,29 @@
-"""DRF's error shapes, extended with the console's own: 409 for a run-state conflict and 503
-with `code: temporal_unavailable` when Temporal can't be reached."""
+"""DRF's error shapes, extended with the console's own: 409 for a run-state conflict, 503
+with `code: temporal_unavailable` when Temporal can't be reached and 503 with
+`code: database_unavailable` when the database is busy (SQLite's lock) or down."""
 
+import logging
+
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.temporal.bridge import WorkflowNotFound
+
+logger = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = {
+    "detail": "The database is busy or unavailable; nothing was changed. Try again shortly.",
+    "code": "database_unavailable",
+}
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unavailable(error: Exception) -> dict:
+    """The 503 body for a database that couldn't be had, logged as one line."""
+    logger.warning("database unavailable: %s", error)
+    return DATABASE_UNAVAILABLE
 
 
 def exception_handler(exc, context):
@@ -15,6 +32,8 @@ def exception_handler(exc, context):
             {"detail": f"Temporal is unavailable: {exc}", "code": "temporal_unavailable"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+    if isinstance(exc, DATABASE_ERRORS):
+        return Response(database_unavailable(exc), status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, RunStateConflict):
         return Response({"detail": str(exc), "code": "conflict"}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, WorkflowNotFound):

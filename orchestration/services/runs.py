@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -237,16 +237,29 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
         },
     )
     now = timezone.now()
-    with transaction.atomic():
-        # The workflow's first report may already have moved the run on; don't step back.
-        moved = WorkflowRun.objects.filter(
-            pk=run.pk, status__in=[Status.PENDING, Status.START_FAILED]
-        ).update(status=Status.RUNNING, run_id=run_id, started_at=now, error="")
-        if not moved:
-            WorkflowRun.objects.filter(pk=run.pk, run_id="").update(run_id=run_id)
-        audit_event_record(
-            action=AuditAction.WORKFLOW_STARTED, actor=user, run=run, payload={"run_id": run_id}
+    try:
+        with transaction.atomic():
+            # The workflow's first report may already have moved the run on; don't step back.
+            moved = WorkflowRun.objects.filter(
+                pk=run.pk, status__in=[Status.PENDING, Status.START_FAILED]
+            ).update(status=Status.RUNNING, run_id=run_id, started_at=now, error="")
+            if not moved:
+                WorkflowRun.objects.filter(pk=run.pk, run_id="").update(run_id=run_id)
+            audit_event_record(
+                action=AuditAction.WORKFLOW_STARTED,
+                actor=user,
+                run=run,
+                payload={"run_id": run_id},
+            )
+    except DatabaseError as error:
+        # Temporal has the workflow: the caller must hear that it started. The row says
+        # PENDING until the workflow's first status report (or reconcile) records RUNNING.
+        logger.warning(
+            "workflow started but not yet recorded as running: %s",
+            error,
+            extra={"workflow_id": run.workflow_id},
         )
+        moved = True
     if moved:
         run.status, run.run_id, run.started_at, run.error = Status.RUNNING, run_id, now, ""
     else:

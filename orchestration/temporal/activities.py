@@ -1,13 +1,12 @@
 """The activities: sync functions run on the worker's thread pool, each a thin call into a
-service. Database connections are closed before and after each call (the worker's threads
-live long; Django only recycles connections around requests). Long activities heartbeat,
-which is how a cancellation reaches them."""
+service. Before and after each call the thread's database connections are released: none is
+left inside a transaction, whatever ended the call (`connections.release_connections`).
+Long activities heartbeat, which is how a cancellation reaches them."""
 
 import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import close_old_connections
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
@@ -18,6 +17,8 @@ from orchestration.services.runs import (
     workflow_run_record_status,
 )
 
+from .connections import release_connections
+from .heartbeats import beat, heartbeats_kept
 from .shared import (
     VALIDATION_ERROR_TYPE,
     Activity,
@@ -37,15 +38,16 @@ F = TypeVar("F", bound=Callable)
 
 
 def console_activity(name: Activity) -> Callable[[F], F]:
-    """Register `fn` as activity `name` with connection hygiene and non-retryable
-    validation errors."""
+    """Register `fn` as activity `name` with connection hygiene, heartbeats kept while it
+    runs, and non-retryable validation errors."""
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            close_old_connections()
+            release_connections()
             try:
-                result = fn(*args, **kwargs)
+                with heartbeats_kept():
+                    result = fn(*args, **kwargs)
             except DataValidationError as error:
                 _count("omnify_activity_outcomes", activity=name, outcome="invalid")
                 # An expected outcome: one log line, not the SDK's WARNING with a traceback
@@ -71,7 +73,7 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                     _record_attempt(None)
                 return result
             finally:
-                close_old_connections()
+                release_connections()
 
         return activity.defn(name=name.value)(wrapper)
 
@@ -104,7 +106,7 @@ def _record_attempt(error: Exception | None) -> None:
 
 
 def _heartbeat(detail: str) -> None:
-    activity.heartbeat(detail)
+    beat(detail)
     # The SDK also raises into the thread on cancellation; checking here stops at a clean
     # point between steps even when that is disabled or late.
     if activity.is_cancelled():

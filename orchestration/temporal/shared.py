@@ -99,20 +99,24 @@ class WorkflowPolicy:
 
 MINUTE = 60
 
+# Every activity has a heartbeat timeout: a worker that dies is noticed within it and the
+# attempt retried, whatever the step (heartbeats.py keeps every activity heartbeating).
+HEARTBEAT = 20
+
 POLICIES: dict[str, WorkflowPolicy] = {
     WorkflowType.CLIENT_ONBOARDING: WorkflowPolicy(
         execution_timeout_seconds=20 * MINUTE,
         maximum_attempts=3,
         activities=[
-            ActivityPolicy(Activity.VALIDATE_CLIENT_DATA, 5 * MINUTE),
-            ActivityPolicy(Activity.SETUP_CLIENT_INTEGRATIONS, 10 * MINUTE),
-            ActivityPolicy(Activity.CREATE_CLIENT_DASHBOARD, 5 * MINUTE),
+            ActivityPolicy(Activity.VALIDATE_CLIENT_DATA, 5 * MINUTE, HEARTBEAT),
+            ActivityPolicy(Activity.SETUP_CLIENT_INTEGRATIONS, 10 * MINUTE, HEARTBEAT),
+            ActivityPolicy(Activity.CREATE_CLIENT_DASHBOARD, 5 * MINUTE, HEARTBEAT),
         ],
     ),
     WorkflowType.PLATFORM_SYNC: WorkflowPolicy(
         execution_timeout_seconds=30 * MINUTE,
         maximum_attempts=3,
-        activities=[ActivityPolicy(Activity.SYNC_PLATFORM_DATA, 20 * MINUTE, heartbeat_seconds=30)],
+        activities=[ActivityPolicy(Activity.SYNC_PLATFORM_DATA, 20 * MINUTE, HEARTBEAT)],
     ),
     WorkflowType.EYES_RETRAIN: WorkflowPolicy(
         execution_timeout_seconds=60 * MINUTE,
@@ -122,7 +126,7 @@ POLICIES: dict[str, WorkflowPolicy] = {
     WorkflowType.RETENTION_CAMPAIGN: WorkflowPolicy(
         execution_timeout_seconds=10 * MINUTE,
         maximum_attempts=3,
-        activities=[ActivityPolicy(Activity.CREATE_RETENTION_CAMPAIGN, 5 * MINUTE)],
+        activities=[ActivityPolicy(Activity.CREATE_RETENTION_CAMPAIGN, 5 * MINUTE, HEARTBEAT)],
     ),
 }
 

@@ -11,15 +11,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from orchestration.management.commands.run_console import web_command
 from orchestration.temporal.devserver import free_port
 from tests.conftest import ARTIFACTS
+from tests.support import suite_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -42,15 +41,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _test_database_url() -> str:
-    """The URL of the database the tests run on, for the server process to use too."""
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(name).resolve()}"
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture
 def web_server(live):
     """uvicorn on omnify.asgi in its own process, as `make run` starts it, serving the test
@@ -63,7 +53,7 @@ def web_server(live):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": suite_database_url(),
         "TEMPORAL_ADDRESS": settings.TEMPORAL_ADDRESS,
         "TEMPORAL_TASK_QUEUE": settings.TEMPORAL_TASK_QUEUE,
         "PYTHONUNBUFFERED": "1",
