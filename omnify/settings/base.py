@@ -5,6 +5,7 @@ Environment variables:
   DJANGO_SECRET_KEY       required when debug is off.
   DJANGO_ALLOWED_HOSTS    comma-separated host names.
   DATABASE_URL            e.g. postgres://user:pass@host:5432/db; default: SQLite under var/.
+  DATABASE_POOL_SIZE      PostgreSQL connections per process, at most (default 10).
   TEMPORAL_ADDRESS        host:port of the Temporal frontend (default 127.0.0.1:7233).
   TEMPORAL_NAMESPACE      default "default".
   TEMPORAL_TASK_QUEUE     default "omnify-console".
@@ -109,6 +110,16 @@ def database_from_env() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            # Under ASGI every request runs in a thread of its own, so persistent connections
+            # would be opened per request and pile up; a pool is shared by the threads. A
+            # request that can't have a connection within `timeout` answers 503.
+            config.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+            config.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1,
+                "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+                "timeout": 5,
+            }
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "omnify.sqlite3"}

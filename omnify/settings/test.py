@@ -13,8 +13,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # In-memory SQLite can't be shared with the Temporal worker's activity threads. One file
     # per test process, so two suites (a developer's and CI's) never share one.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-    # The busy-database tests wait this long for their 503s.
-    DATABASES["default"]["OPTIONS"]["timeout"] = 3
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_omnify_{os.getpid()}"}
 TEMPORAL_RPC_TIMEOUT = 3.0

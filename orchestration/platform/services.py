@@ -21,10 +21,11 @@ from orchestration.models import (
 )
 from orchestration.temporal.shared import EyesModel, Platform
 
-from . import demo_source, training
+from . import checkpoints, demo_source, training
 from .errors import DataValidationError
 
-Heartbeat = Callable[[str], None]
+# heartbeat(progress, *details): a line people read, then anything needed to resume.
+Heartbeat = Callable[..., None]
 
 
 def client_onboarding_validate(
@@ -143,11 +144,19 @@ def _customer_matrix(organization_id: int) -> tuple[np.ndarray, np.ndarray, list
 
 
 def eyes_model_retrain(
-    *, run_pk: str, organization_id: int, model: str, params: dict, heartbeat: Heartbeat
+    *,
+    run_pk: str,
+    organization_id: int,
+    model: str,
+    params: dict,
+    heartbeat: Heartbeat,
+    checkpoint: str | None = None,
 ) -> ModelVersion:
     """Train the model on the organization's synced records and store it as a new version.
 
     Nothing is stored until training has finished, so a cancelled run leaves no version.
+    Heartbeats carry a checkpoint; given one (from an interrupted attempt), training resumes
+    from its epoch instead of starting over.
     """
     existing = ModelVersion.objects.filter(run_id=run_pk).first()
     if existing is not None:
@@ -159,7 +168,8 @@ def eyes_model_retrain(
         features,
         labels,
         params,
-        on_epoch=lambda epoch, total: heartbeat(f"epoch {epoch}/{total}"),
+        on_epoch=checkpoints.progress_reporter(heartbeat, checkpoint),
+        resume=checkpoints.decode(checkpoint),
     )
     with transaction.atomic():
         latest = ModelVersion.objects.filter(organization_id=organization_id, kind=kind).aggregate(

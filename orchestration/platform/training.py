@@ -1,6 +1,9 @@
 """EYES models: customer clustering (mini-batch k-means) and churn (logistic regression by
-SGD). Training runs epoch by epoch so that the caller can heartbeat and stop between epochs."""
+SGD). Training runs epoch by epoch so that the caller can heartbeat and stop between epochs,
+and take a snapshot of the training (the model, its random state and the epoch) to resume
+from after an interruption."""
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,12 +36,22 @@ class TrainedModel:
     parameters: dict
 
 
-EpochCallback = Callable[[int, int], None]
+# on_epoch(epoch, total, snapshot): `snapshot()` pickles the training as it stands after
+# `epoch`, for `train(..., resume=...)`; the caller decides when it is worth taking.
+Snapshot = Callable[[], bytes]
+EpochCallback = Callable[[int, int, Snapshot], None]
 
 
 def train(
-    kind: str, features: np.ndarray, labels: np.ndarray, params: dict, on_epoch: EpochCallback
+    kind: str,
+    features: np.ndarray,
+    labels: np.ndarray,
+    params: dict,
+    on_epoch: EpochCallback,
+    resume: bytes | None = None,
 ) -> TrainedModel:
+    """Train from scratch, or from a snapshot an earlier `on_epoch` took (trusted bytes: the
+    caller checks where they came from)."""
     if len(features) < MIN_ROWS:
         raise DataValidationError(
             f"EYES {kind} needs at least {MIN_ROWS} synced customer records; "
@@ -47,10 +60,12 @@ def train(
     scaler = StandardScaler().fit(features)
     scaled = scaler.transform(features)
     epochs = int(params.get("epochs", 20))
+    # Trusted: the caller (checkpoints.decode) checked the signature.
+    state = pickle.loads(resume) if resume else None
     if kind == "clustering":
-        model = _train_clustering(scaled, int(params.get("clusters", 4)), epochs, on_epoch)
+        model = _train_clustering(scaled, int(params.get("clusters", 4)), epochs, on_epoch, state)
     else:
-        model = _train_churn(scaled, labels, epochs, on_epoch)
+        model = _train_churn(scaled, labels, epochs, on_epoch, state)
     model.parameters.update(
         {"features": FEATURES, "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()}
     )
@@ -58,15 +73,18 @@ def train(
 
 
 def _train_clustering(
-    scaled: np.ndarray, clusters: int, epochs: int, on_epoch: EpochCallback
+    scaled: np.ndarray, clusters: int, epochs: int, on_epoch: EpochCallback, state: tuple | None
 ) -> TrainedModel:
     if clusters >= len(scaled):
         raise DataValidationError(f"Cannot make {clusters} clusters of {len(scaled)} customers.")
-    model = MiniBatchKMeans(n_clusters=clusters, random_state=0, n_init=1)
-    rng = np.random.default_rng(0)
-    for epoch in range(epochs):
+    model, rng, done = state or (
+        MiniBatchKMeans(n_clusters=clusters, random_state=0, n_init=1),
+        np.random.default_rng(0),
+        0,
+    )
+    for epoch in range(done + 1, epochs + 1):
         model.partial_fit(scaled[rng.permutation(len(scaled))])
-        on_epoch(epoch + 1, epochs)
+        on_epoch(epoch, epochs, lambda epoch=epoch: pickle.dumps((model, rng, epoch)))
     assignments = model.predict(scaled)
     sizes = np.bincount(assignments, minlength=clusters).tolist()
     silhouette = silhouette_score(scaled, assignments) if len(set(assignments)) > 1 else 0.0
@@ -82,17 +100,21 @@ def _train_clustering(
 
 
 def _train_churn(
-    scaled: np.ndarray, labels: np.ndarray, epochs: int, on_epoch: EpochCallback
+    scaled: np.ndarray,
+    labels: np.ndarray,
+    epochs: int,
+    on_epoch: EpochCallback,
+    state: tuple | None,
 ) -> TrainedModel:
     if len(set(labels.tolist())) < 2:
         raise DataValidationError("Churn training needs both churned and retained customers.")
     x_train, x_test, y_train, y_test = train_test_split(
         scaled, labels, test_size=0.25, random_state=0, stratify=labels
     )
-    model = SGDClassifier(loss="log_loss", random_state=0, alpha=1e-3)
-    for epoch in range(epochs):
+    model, done = state or (SGDClassifier(loss="log_loss", random_state=0, alpha=1e-3), 0)
+    for epoch in range(done + 1, epochs + 1):
         model.partial_fit(x_train, y_train, classes=np.array([0, 1]))
-        on_epoch(epoch + 1, epochs)
+        on_epoch(epoch, epochs, lambda epoch=epoch: pickle.dumps((model, epoch)))
     probabilities = model.predict_proba(x_test)[:, 1]
     return TrainedModel(
         metrics={

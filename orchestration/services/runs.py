@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -452,6 +453,20 @@ def workflow_run_record_activity_attempt(
             "last_failure_attempt": attempt,
         }
     WorkflowRun.objects.filter(workflow_id=workflow_id).update(**fields)
+
+
+def workflow_run_record_retry_started(*, workflow_id: str, activity: str, attempt: int) -> None:
+    """A retry of an activity has started. When its previous attempt couldn't say why it
+    ended (its worker died: nothing was recorded), say so, so the list's retrying badge and
+    the run's last failure agree with Temporal's pending activity."""
+    runs = WorkflowRun.objects.filter(workflow_id=workflow_id)
+    unrecorded = ~Q(last_failure_activity=activity) | ~Q(last_failure_attempt=attempt - 1)
+    runs.filter(unrecorded | Q(last_failure_attempt__isnull=True)).update(
+        last_failure=f"Attempt {attempt - 1} did not finish: its worker stopped or timed out.",
+        last_failure_activity=activity,
+        last_failure_attempt=attempt - 1,
+    )
+    runs.update(retrying=True)
 
 
 def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> str | None:

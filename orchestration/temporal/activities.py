@@ -5,7 +5,7 @@ Long activities heartbeat, which is how a cancellation reaches them."""
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
@@ -14,12 +14,14 @@ from orchestration.platform import services as platform
 from orchestration.platform.errors import DataValidationError
 from orchestration.services.runs import (
     workflow_run_record_activity_attempt,
+    workflow_run_record_retry_started,
     workflow_run_record_status,
 )
 
 from .connections import release_connections
 from .heartbeats import beat, heartbeats_kept
 from .shared import (
+    INTERRUPTED_ERROR_TYPE,
     VALIDATION_ERROR_TYPE,
     Activity,
     CampaignResult,
@@ -45,6 +47,8 @@ def console_activity(name: Activity) -> Callable[[F], F]:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             release_connections()
+            if name != Activity.REPORT_RUN_STATUS and activity.info().attempt > 1:
+                _record_retry_started()
             try:
                 with heartbeats_kept():
                     result = fn(*args, **kwargs)
@@ -105,12 +109,38 @@ def _record_attempt(error: Exception | None) -> None:
         activity.logger.exception("Could not record the attempt of %s", info.activity_type)
 
 
-def _heartbeat(detail: str) -> None:
-    beat(detail)
+def _record_retry_started() -> None:
+    info = activity.info()
+    try:
+        workflow_run_record_retry_started(
+            workflow_id=info.workflow_id, activity=info.activity_type, attempt=info.attempt
+        )
+    except Exception:  # bookkeeping must not fail the attempt it describes
+        activity.logger.exception("Could not record the retry of %s", info.activity_type)
+
+
+def _heartbeat(progress: str, *resume_details: Any) -> None:
+    beat(progress, *resume_details)
     # The SDK also raises into the thread on cancellation; checking here stops at a clean
     # point between steps even when that is disabled or late.
     if activity.is_cancelled():
         raise CancelledError("Cancelled while running.")
+    if activity.is_worker_shutdown():
+        # Stop at a clean point and hand the checkpoint over: non-retryable, so it costs no
+        # attempt; the workflow schedules the step again (see workflows.py).
+        raise ApplicationError(
+            "The worker is shutting down; the step resumes on another worker.",
+            *resume_details,
+            type=INTERRUPTED_ERROR_TYPE,
+            non_retryable=True,
+        )
+
+
+def _resume_checkpoint(given: str | None) -> str | None:
+    """The checkpoint a retried attempt heartbeated last (Temporal keeps heartbeat details
+    across attempts), else the one the workflow passed in after an interruption."""
+    details = activity.info().heartbeat_details
+    return details[1] if len(details) > 1 and details[1] else given
 
 
 @console_activity(Activity.VALIDATE_CLIENT_DATA)
@@ -156,6 +186,7 @@ def retrain_eyes_model(input: EyesRetrainInput) -> RetrainResult:
         model=input.model,
         params=input.params,
         heartbeat=_heartbeat,
+        checkpoint=_resume_checkpoint(input.checkpoint),
     )
     return RetrainResult(
         model_version_id=version.pk,

@@ -63,8 +63,9 @@ def _innermost_message(failure) -> str:
 
 
 def _details_text(details: list[Any]) -> str | None:
-    """Heartbeat details as one line (the activities heartbeat a short progress string)."""
-    return ", ".join(str(value) for value in details) if details else None
+    """The progress line of an activity's heartbeat: its first detail (what follows is for
+    resuming, a checkpoint, not for people)."""
+    return str(details[0]) if details else None
 
 
 def readable_pending_activities(

@@ -62,6 +62,11 @@ class Activity(StrEnum):
 
 # The error type activities raise for bad input; retry policies never retry it.
 VALIDATION_ERROR_TYPE = "ValidationFailed"
+# The error type of a step stopped by its worker's shutdown, carrying its checkpoint. Not
+# retried by Temporal (an attempt is for business failures); the workflow schedules the step
+# again, as after a heartbeat timeout (a worker that died), up to MAX_INTERRUPTIONS times.
+INTERRUPTED_ERROR_TYPE = "WorkerInterrupted"
+MAX_INTERRUPTIONS = 5
 
 
 def failure_message(error: BaseException) -> str:
@@ -175,6 +180,8 @@ class SyncResult:
 class EyesRetrainInput(WorkflowInput):
     model: str
     params: dict = field(default_factory=dict)
+    # Where an interrupted training left off (set by the workflow when it resumes the step).
+    checkpoint: str | None = None
 
 
 @dataclass

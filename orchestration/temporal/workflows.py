@@ -6,6 +6,9 @@ Every workflow:
     never retries `ValidationFailed`;
   - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
     `report_run_status` local activity, so the database follows without polling;
+  - schedules a step again, from the checkpoint it heartbeated, when its worker died (a
+    heartbeat timeout on its last attempt) or shut down: infrastructure never exhausts a step's
+    attempts (at most MAX_INTERRUPTIONS times; behind `workflow.patched`);
   - waits for a cancelled activity to acknowledge cancellation before it ends, so a cancelled
     run leaves no late writes behind, and starts no further step once a cancel is requested
     (short steps don't heartbeat, finish, and then the cancel takes effect);
@@ -17,16 +20,27 @@ Signals: none; cancellation is Temporal's own cancel request.
 """
 
 import asyncio
+import dataclasses
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutType,
+    is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeoutError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from .shared import (
+        INTERRUPTED_ERROR_TYPE,
+        MAX_INTERRUPTIONS,
         REPORT_MAXIMUM_ATTEMPTS,
         REPORT_TIMEOUT_SECONDS,
         VALIDATION_ERROR_TYPE,
@@ -47,6 +61,22 @@ with workflow.unsafe.imports_passed_through():
     )
 
 CANCELED, COMPLETED, FAILED, RUNNING = "CANCELED", "COMPLETED", "FAILED", "RUNNING"
+# workflow.patched id: histories from before steps were resumed after interruptions replay
+# without it (they failed the run instead).
+RESUME_INTERRUPTED_STEPS = "resume-interrupted-steps"
+
+
+def _interruption(error: ActivityError) -> tuple[bool, Any]:
+    """Whether a step failed because its worker went away (a heartbeat timeout: it died; or
+    its shutdown), and the checkpoint it left (its last heartbeat's second detail)."""
+    cause = error.cause
+    if isinstance(cause, TemporalTimeoutError) and cause.type == TimeoutType.HEARTBEAT:
+        details = cause.last_heartbeat_details
+    elif isinstance(cause, ApplicationError) and cause.type == INTERRUPTED_ERROR_TYPE:
+        details = (None, *cause.details)
+    else:
+        return False, None
+    return True, details[1] if len(details) > 1 else None
 
 
 class _ConsoleWorkflow:
@@ -87,23 +117,43 @@ class _ConsoleWorkflow:
         step = policy.for_activity(activity)
         self._current_step = activity.value
         await self._report(RUNNING)
-        result = await workflow.execute_activity(
-            activity.value,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=timedelta(seconds=step.start_to_close_seconds),
-            heartbeat_timeout=(
-                timedelta(seconds=step.heartbeat_seconds) if step.heartbeat_seconds else None
-            ),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=policy.initial_interval_seconds),
-                backoff_coefficient=policy.backoff_coefficient,
-                maximum_interval=timedelta(seconds=policy.maximum_interval_seconds),
-                maximum_attempts=policy.maximum_attempts,
-                non_retryable_error_types=[VALIDATION_ERROR_TYPE],
-            ),
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        interruptions = 0
+        while True:
+            try:
+                result = await workflow.execute_activity(
+                    activity.value,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=timedelta(seconds=step.start_to_close_seconds),
+                    heartbeat_timeout=(
+                        timedelta(seconds=step.heartbeat_seconds)
+                        if step.heartbeat_seconds
+                        else None
+                    ),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=policy.initial_interval_seconds),
+                        backoff_coefficient=policy.backoff_coefficient,
+                        maximum_interval=timedelta(seconds=policy.maximum_interval_seconds),
+                        maximum_attempts=policy.maximum_attempts,
+                        non_retryable_error_types=[VALIDATION_ERROR_TYPE],
+                    ),
+                    cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                )
+                break
+            except ActivityError as error:
+                interrupted, checkpoint = _interruption(error)
+                # Workers that die or shut down must not be what exhausts a step's attempts:
+                # the step is scheduled again (a fresh set of attempts), from its checkpoint.
+                if (
+                    not interrupted
+                    or interruptions >= MAX_INTERRUPTIONS
+                    or not workflow.patched(RESUME_INTERRUPTED_STEPS)
+                ):
+                    raise
+                interruptions += 1
+                workflow.logger.info("%s was interrupted; scheduling it again", activity.value)
+                if checkpoint is not None and hasattr(arg, "checkpoint"):
+                    arg = dataclasses.replace(arg, checkpoint=checkpoint)
         self._steps_done.append(activity.value)
         # A step that doesn't heartbeat never hears of a cancel and finishes normally; the
         # request is still pending on this task, so honour it before the next step.

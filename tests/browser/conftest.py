@@ -1,26 +1,15 @@
-"""Browser fixtures: the web server started the way `make run` starts it (uvicorn serving
-`omnify.asgi` in its own process) on the suite's test database and Temporal server, with the
-suite's worker running; one headless Chromium per module (Debian's, never a downloaded one);
-a fresh context per test; screenshots when a test fails."""
+"""Browser fixtures: one headless Chromium per module (Debian's, never a downloaded one), a
+fresh context per test on the real web server (`web_server`, tests/conftest.py), screenshots
+when a test fails."""
 
 import os
 import re
 import shutil
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from orchestration.management.commands.run_console import web_command
-from orchestration.temporal.devserver import free_port
 from tests.conftest import ARTIFACTS
-from tests.support import suite_database_url
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,50 +28,6 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
-
-
-@pytest.fixture
-def web_server(live):
-    """uvicorn on omnify.asgi in its own process, as `make run` starts it, serving the test
-    database and talking to the suite's Temporal server and task queue.
-
-    One per test: between tests the database is flushed and its content types made anew,
-    which a long-lived server would keep stale in its caches (guardian then finds no
-    permission at all)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
-        "DATABASE_URL": suite_database_url(),
-        "TEMPORAL_ADDRESS": settings.TEMPORAL_ADDRESS,
-        "TEMPORAL_TASK_QUEUE": settings.TEMPORAL_TASK_QUEUE,
-        "PYTHONUNBUFFERED": "1",
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with open(ARTIFACTS / "web-server.log", "ab") as log:
-        server = subprocess.Popen(
-            web_command("uvicorn", "127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("The web server did not start; see web-server.log") from None
-            time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""A worker killed (SIGKILL) in the middle of a run: a new worker finishes it within seconds,
-whatever step was in flight, and every effect exists exactly once.
+"""A worker killed (SIGKILL) or shut down in the middle of a run: a new worker finishes it
+within seconds, a retrain resumes from its checkpoint instead of epoch 0, and every effect
+exists exactly once.
 
 The worker here is `manage.py run_temporal_worker` in its own process on a task queue of its
 own, on the suite's Temporal server and test database. To be sure it dies mid-step, another
@@ -8,6 +9,7 @@ report) is waiting on the database when it is killed.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,8 +19,9 @@ import uuid
 import pytest
 from django.db import connection
 
-from orchestration.models import Client, Dashboard, Integration
+from orchestration.models import Client, Dashboard, Integration, ModelVersion
 from orchestration.temporal import bridge as bridge_module
+from orchestration.temporal.bridge import get_bridge
 from tests.support import ROOT, WriteLock, suite_database_url, wait_for_status
 
 pytestmark = [pytest.mark.temporal, pytest.mark.faults]
@@ -102,3 +105,69 @@ def test_an_onboarding_whose_worker_dies_mid_run_finishes_on_a_new_worker(
     assert Integration.objects.filter(client=client).count() == 1
     assert Dashboard.objects.filter(client=client).count() == 1
     assert run.result["client_id"] == client.pk
+
+
+def retrain_progress(workflow_id: str) -> tuple[int, int] | None:
+    """(attempt, epoch) of the retrain's pending activity as Temporal last heard it."""
+    pending = get_bridge().describe(workflow_id).pending_activities
+    if not pending or not pending[0]["heartbeat_details"]:
+        return None
+    match = re.match(r"epoch (\d+)/", pending[0]["heartbeat_details"])
+    return (pending[0]["attempt"], int(match.group(1))) if match else None
+
+
+def wait_for_progress(workflow_id: str, condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = retrain_progress(workflow_id)
+        if progress is not None and condition(*progress):
+            return progress
+        assert time.monotonic() < deadline, f"gave up waiting for {what}; last: {progress}"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "attempt_after"),
+    [(signal.SIGKILL, 2), (signal.SIGTERM, 1)],
+    ids=["killed", "shut-down"],
+)
+def test_a_retrain_interrupted_at_epoch_n_resumes_from_about_n(
+    live, api, demo_client, settings, stop_signal, attempt_after
+):
+    """A worker killed mid-training: the retry (attempt 2, after the heartbeat timeout)
+    resumes from the checkpoint. A worker shut down gracefully: the step is scheduled again
+    from its checkpoint and costs no attempt (attempt 1 again)."""
+    task_queue = f"omnify-retrain-{uuid.uuid4().hex[:8]}"
+    settings.TEMPORAL_TASK_QUEUE = task_queue
+    first = start_worker(live.address, task_queue)
+    second = None
+    try:
+        body = {"organization": "acme", "model": "churn", "params": {"epochs": 60_000}}
+        response = api("acme-manager").post(
+            "/api/temporal/workflows/eyes-retrain", body, format="json"
+        )
+        assert response.status_code == 202
+        workflow_id = response.json()["workflow_id"]
+        _, before = wait_for_progress(workflow_id, lambda a, e: e >= 10_000, "epoch 10000")
+        first.send_signal(stop_signal)
+        first.wait(60)
+        at_stop = retrain_progress(workflow_id)  # for the failure message
+        second = start_worker(live.address, task_queue)
+        _, resumed_at = wait_for_progress(
+            workflow_id,
+            lambda a, e: a == attempt_after and e > 0,
+            f"attempt {attempt_after} to report progress",
+            timeout=90,
+        )
+        run = wait_for_status(workflow_id, {"COMPLETED", "FAILED"}, timeout=180)
+    finally:
+        kill(first)
+        if second is not None:
+            kill(second)
+
+    # Resumed from about where it stopped, not from 0: a checkpoint is taken every second, so
+    # it is at most a second or two of training older than the progress Temporal last heard.
+    assert before - 5_000 <= resumed_at, (before, at_stop, resumed_at)
+    assert run.status == "COMPLETED", run.error
+    assert ModelVersion.objects.filter(run=run).count() == 1
+    assert run.result["metrics"]["epochs"] == 60_000

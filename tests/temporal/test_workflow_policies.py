@@ -45,6 +45,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from orchestration.temporal.shared import (
+    INTERRUPTED_ERROR_TYPE,
     POLICIES,
     VALIDATION_ERROR_TYPE,
     Activity,
@@ -826,3 +827,89 @@ def test_cancel_during_a_step_without_heartbeat_still_cancels_the_run(time_skipp
         assert fakes.reports[-1].status == "CANCELED"
 
     time_skipping.run(scenario())
+
+
+# --- interruptions: workers that die or shut down don't exhaust a step's attempts -------------
+def test_a_step_whose_workers_all_died_is_scheduled_again_from_its_checkpoint(time_skipping):
+    """Both attempts of the retrain time out on heartbeats (their workers died after a
+    checkpoint): the workflow schedules the step again, with that checkpoint, and it finishes."""
+    policy = POLICIES[WorkflowType.EYES_RETRAIN]
+    step = Activity.RETRAIN_EYES_MODEL
+    heartbeat_seconds = policy.for_activity(step).heartbeat_seconds
+    env = time_skipping.env
+    calls = []
+
+    async def die_after_a_checkpoint(attempt: int) -> None:
+        calls.append(attempt)
+        if len(calls) <= policy.maximum_attempts:
+            activity.heartbeat(f"epoch {len(calls)}0/100", f"checkpoint-{len(calls)}")
+            await asyncio.sleep(3600)  # silent from here on: its worker is gone
+
+    async def scenario() -> None:
+        fakes = Fakes(env, **{step: die_after_a_checkpoint})
+        async with running(env, fakes, WorkflowType.EYES_RETRAIN) as wf:
+            for number in range(1, policy.maximum_attempts + 1):
+
+                async def heartbeat_recorded(number: int = number) -> bool:
+                    return len(fakes.of(step)) >= number and await activity_running(
+                        wf.handle, attempt=number, heartbeat_since=fakes.of(step)[-1].at
+                    )
+
+                await eventually(heartbeat_recorded, f"attempt {number}'s heartbeat")
+                await advance(env, timedelta(seconds=heartbeat_seconds + backoff(policy, 1) + 1))
+            result = await wf.result
+
+        executions = fakes.of(step)
+        assert [a.number for a in executions] == [1, 2, 1]  # a fresh set of attempts
+        assert executions[2].arg.checkpoint == f"checkpoint-{policy.maximum_attempts}"
+        assert executions[0].arg.checkpoint is None
+        assert result["model"] == "churn"
+        assert fakes.reports[-1].status == "COMPLETED"
+
+    time_skipping.run(scenario())
+
+
+def test_a_step_stopped_by_its_workers_shutdown_costs_no_attempt(time_skipping):
+    """The activity stops at its worker's shutdown with its checkpoint (WorkerInterrupted,
+    not retried): the workflow schedules it again from there, on attempt 1."""
+    step = Activity.RETRAIN_EYES_MODEL
+    env = time_skipping.env
+
+    async def interrupted_once(attempt: int) -> None:
+        if len(fakes.of(step)) == 1:
+            raise ApplicationError(
+                "The worker is shutting down.",
+                "checkpoint-at-shutdown",
+                type=INTERRUPTED_ERROR_TYPE,
+                non_retryable=True,
+            )
+
+    fakes = Fakes(env, **{step: interrupted_once})
+
+    async def scenario() -> None:
+        async with running(env, fakes, WorkflowType.EYES_RETRAIN) as wf:
+            result = await wf.result
+        assert result["model"] == "churn"
+
+    time_skipping.run(scenario())
+    executions = fakes.of(step)
+    assert [a.number for a in executions] == [1, 1]
+    assert executions[1].arg.checkpoint == "checkpoint-at-shutdown"
+    assert fakes.reports[-1].status == "COMPLETED"
+
+
+def test_an_ordinary_failure_still_fails_the_run(time_skipping):
+    """Only interruptions are scheduled again: a step that keeps failing fails the run."""
+    step = Activity.RETRAIN_EYES_MODEL
+    env = time_skipping.env
+    fakes = Fakes(env, **{step: fail("out of memory")})
+
+    async def scenario() -> None:
+        async with running(env, fakes, WorkflowType.EYES_RETRAIN) as wf:
+            await advance(env, timedelta(seconds=60))
+            with pytest.raises(WorkflowFailureError):
+                await wf.result
+
+    time_skipping.run(scenario())
+    assert [a.number for a in fakes.of(step)] == [1, 2]
+    assert fakes.reports[-1].status == "FAILED"

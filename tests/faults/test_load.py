@@ -1,0 +1,57 @@
+"""500 starts at concurrency 32 against the web server as `make run` starts it (uvicorn in its
+own process), with the worker running: no 5xx, and afterwards runs == start audit events ==
+Temporal executions, every run terminal."""
+
+import asyncio
+import collections
+import time
+
+import httpx
+import pytest
+from rest_framework.authtoken.models import Token
+
+from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.temporal.bridge import get_bridge
+from tests.support import wait_for_status
+
+pytestmark = [pytest.mark.temporal, pytest.mark.load]
+
+STARTS, CONCURRENCY = 500, 32
+
+
+async def start_many(base_url: str, token: str, body: dict) -> collections.Counter:
+    statuses: collections.Counter = collections.Counter()
+    limit = asyncio.Semaphore(CONCURRENCY)
+    headers = {"Authorization": f"Token {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+
+        async def one() -> None:
+            async with limit:
+                response = await client.post("/api/temporal/workflows/platform-sync", json=body)
+                code = response.json().get("code", "") if response.status_code >= 500 else ""
+                statuses[f"{response.status_code} {code}".strip()] += 1
+
+        await asyncio.gather(*(one() for _ in range(STARTS)))
+    return statuses
+
+
+def test_500_concurrent_starts_all_succeed_and_agree_with_temporal(web_server, users, demo_client):
+    token, _ = Token.objects.get_or_create(user=users["acme-operator"])
+    body = {"organization": "acme", "client": demo_client.pk, "platform": "ga4"}
+    statuses = asyncio.run(start_many(web_server, token.key, body))
+
+    assert statuses == {"202": STARTS}, statuses
+    runs = list(WorkflowRun.objects.values_list("workflow_id", flat=True))
+    assert len(runs) == STARTS
+    assert AuditEvent.objects.filter(action="workflow.start").count() == STARTS
+    for workflow_id in runs:
+        wait_for_status(workflow_id, {"COMPLETED"}, timeout=300)
+        temporal_closed(workflow_id)
+
+
+def temporal_closed(workflow_id: str, timeout: float = 10) -> None:
+    """Temporal says COMPLETED too (the workflow reports before its last task completes)."""
+    deadline = time.monotonic() + timeout
+    while (status := get_bridge().describe(workflow_id).status) != "COMPLETED":
+        assert time.monotonic() < deadline, f"{workflow_id} is {status} in Temporal"
+        time.sleep(0.1)
