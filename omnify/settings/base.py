@@ -11,6 +11,7 @@ Environment variables:
   TEMPORAL_TASK_QUEUE     default "omnify-console".
   TEMPORAL_UI_URL         link target for runs in the Temporal web UI.
   TEMPORAL_RPC_TIMEOUT    seconds a request waits for Temporal before answering 503 (default 4).
+  TEMPORAL_RECONCILE_INTERVAL  seconds between the deployment's reconcile passes (default 60).
   DJANGO_STATIC_ROOT      where collectstatic puts the static files (default staticfiles/).
   SQLITE_BUSY_TIMEOUT     seconds a write waits for SQLite's lock before giving up (default 5).
 """
@@ -212,6 +213,8 @@ TEMPORAL_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
 TEMPORAL_TASK_QUEUE = os.environ.get("TEMPORAL_TASK_QUEUE", "omnify-console")
 TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", "http://127.0.0.1:8233")
 TEMPORAL_RPC_TIMEOUT = float(os.environ.get("TEMPORAL_RPC_TIMEOUT", "4"))
+# Seconds between reconcile passes: one Temporal Schedule per task queue, not one per worker.
+TEMPORAL_RECONCILE_INTERVAL = float(os.environ.get("TEMPORAL_RECONCILE_INTERVAL", "60"))
 # Per-workflow overrides of the policy table in orchestration/temporal/shared.py, e.g.
 # {"eyes-retrain": {"execution_timeout_seconds": 7200, "maximum_attempts": 3}}.
 TEMPORAL_WORKFLOW_POLICIES: dict[str, dict] = {}

@@ -16,6 +16,7 @@ from orchestration.services.runs import (
     workflow_run_record_activity_attempt,
     workflow_run_record_retry_started,
     workflow_run_record_status,
+    workflow_runs_reconcile,
 )
 
 from .connections import release_connections
@@ -37,6 +38,8 @@ from .shared import (
 )
 
 F = TypeVar("F", bound=Callable)
+# The activities that are a run's steps, whose attempts the run's row records.
+RUN_STEPS = set(Activity) - {Activity.REPORT_RUN_STATUS, Activity.RECONCILE_RUNS}
 
 
 def console_activity(name: Activity) -> Callable[[F], F]:
@@ -47,7 +50,7 @@ def console_activity(name: Activity) -> Callable[[F], F]:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             release_connections()
-            if name != Activity.REPORT_RUN_STATUS and activity.info().attempt > 1:
+            if name in RUN_STEPS and activity.info().attempt > 1:
                 _record_retry_started()
             try:
                 with heartbeats_kept():
@@ -68,12 +71,12 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                 raise
             except Exception as error:
                 _count("omnify_activity_outcomes", activity=name, outcome="failed")
-                if name != Activity.REPORT_RUN_STATUS:
+                if name in RUN_STEPS:
                     _record_attempt(error)
                 raise
             else:
                 _count("omnify_activity_outcomes", activity=name, outcome="succeeded")
-                if activity.info().attempt > 1 and name != Activity.REPORT_RUN_STATUS:
+                if activity.info().attempt > 1 and name in RUN_STEPS:
                     _record_attempt(None)
                 return result
             finally:
@@ -213,6 +216,14 @@ def create_retention_campaign(input: RetentionCampaignInput) -> CampaignResult:
     )
 
 
+@console_activity(Activity.RECONCILE_RUNS)
+def reconcile_runs() -> int:
+    changes = workflow_runs_reconcile()
+    for run, status in changes:
+        activity.logger.info("reconciled run %s: now %s", run.workflow_id, status)
+    return len(changes)
+
+
 @console_activity(Activity.REPORT_RUN_STATUS)
 def report_run_status(report: RunStatusReport) -> None:
     workflow_run_record_status(report=report)
@@ -232,4 +243,5 @@ ACTIVITIES = [
     retrain_eyes_model,
     create_retention_campaign,
     report_run_status,
+    reconcile_runs,
 ]

@@ -58,6 +58,12 @@ class Activity(StrEnum):
     RETRAIN_EYES_MODEL = "retrain_eyes_model"
     CREATE_RETENTION_CAMPAIGN = "create_retention_campaign"
     REPORT_RUN_STATUS = "report_run_status"
+    RECONCILE_RUNS = "reconcile_runs"
+
+
+# The maintenance workflow the deployment's reconcile schedule starts (not a run type).
+RECONCILE_WORKFLOW = "reconcile-runs"
+RECONCILE_TIMEOUT_SECONDS = 5 * 60
 
 
 # The error type activities raise for bad input; retry policies never retry it.

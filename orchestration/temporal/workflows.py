@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from .shared import (
         INTERRUPTED_ERROR_TYPE,
         MAX_INTERRUPTIONS,
+        RECONCILE_TIMEOUT_SECONDS,
+        RECONCILE_WORKFLOW,
         REPORT_MAXIMUM_ATTEMPTS,
         REPORT_TIMEOUT_SECONDS,
         VALIDATION_ERROR_TYPE,
@@ -243,9 +245,28 @@ class RetentionCampaignWorkflow(_ConsoleWorkflow):
         return asdict(result)
 
 
+@workflow.defn(name=RECONCILE_WORKFLOW)
+class ReconcileRunsWorkflow:
+    """Started by the deployment's one reconcile schedule (schedules.py), not per worker:
+    makes the rows of runs that couldn't report (a timeout, a terminate from outside, a lost
+    report) agree with Temporal. Returns how many runs it changed. No queries or signals."""
+
+    @workflow.run
+    async def run(self) -> int:
+        return await workflow.execute_activity(
+            Activity.RECONCILE_RUNS.value,
+            result_type=int,
+            start_to_close_timeout=timedelta(seconds=RECONCILE_TIMEOUT_SECONDS),
+            heartbeat_timeout=timedelta(seconds=30),
+            # The schedule runs it again soon; a failed pass is not worth retrying.
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+
+
 WORKFLOWS = [
     ClientOnboardingWorkflow,
     PlatformSyncWorkflow,
     EyesRetrainWorkflow,
     RetentionCampaignWorkflow,
+    ReconcileRunsWorkflow,
 ]

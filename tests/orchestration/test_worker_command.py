@@ -1,12 +1,13 @@
 """`manage.py run_temporal_worker` as operators run it: a separate process that executes the
-console's workflows, reconciles runs that can't report (a timeout, a terminate from outside),
-and stops cleanly on SIGTERM."""
+console's workflows, keeps the task queue's one reconcile schedule (which repairs runs that
+can't report: a timeout, a terminate from outside), and stops cleanly on SIGTERM."""
 
 import os
 import signal
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from django.db import connection
 
 from orchestration.models import WorkflowRun
 from orchestration.temporal.bridge import get_bridge
+from orchestration.temporal.schedules import reconcile_schedule_ensure, reconcile_schedule_id
 from tests.support import wait_for_status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +56,13 @@ def worker_process(live, settings):
         process.kill()
         process.wait()
 
+    async def delete_schedule(client):
+        await client.get_schedule_handle(
+            reconcile_schedule_id(settings.TEMPORAL_TASK_QUEUE)
+        ).delete()
+
+    get_bridge().call(delete_schedule)
+
 
 def test_the_worker_runs_workflows_reconciles_and_stops_on_sigterm(
     worker_process, api, demo_client
@@ -93,3 +102,22 @@ def test_bad_arguments_are_refused_with_a_clear_message():
     )
     assert result.returncode == 1
     assert "--max-concurrent-activities must be at least 1" in result.stderr
+
+
+def test_the_reconcile_schedule_is_one_per_task_queue_and_follows_the_interval(temporal_env):
+    """Every worker of a deployment ensures the same schedule: the second one updates it."""
+    task_queue = f"schedule-{uuid.uuid4().hex[:8]}"
+
+    async def ensure_twice(client):
+        first = await reconcile_schedule_ensure(client, task_queue=task_queue, interval_seconds=120)
+        second = await reconcile_schedule_ensure(client, task_queue=task_queue, interval_seconds=30)
+        handle = client.get_schedule_handle(first)
+        description = await handle.describe()
+        await handle.delete()
+        return first, second, description
+
+    first, second, description = get_bridge().call(ensure_twice, timeout=20)
+    assert first == second == reconcile_schedule_id(task_queue)
+    assert [spec.every for spec in description.schedule.spec.intervals] == [timedelta(seconds=30)]
+    assert description.schedule.action.workflow == "reconcile-runs"
+    assert description.schedule.action.task_queue == task_queue

@@ -5,11 +5,10 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from orchestration.services.runs import workflow_runs_reconcile
+from orchestration.temporal.schedules import reconcile_schedule_ensure
 from orchestration.temporal.worker import build_worker, shutdown_activity_executor
 
 logger = logging.getLogger("orchestration.worker")
@@ -30,10 +29,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reconcile-interval",
             type=float,
-            default=60,
+            default=settings.TEMPORAL_RECONCILE_INTERVAL,
             help=(
-                "Seconds between reconcile passes (runs that timed out or whose report was "
-                "lost get their final status); 0 turns it off. Default 60."
+                "Seconds between the deployment's reconcile passes (runs that timed out or "
+                "whose report was lost get their final status): the worker creates or updates "
+                "the task queue's one reconcile schedule in Temporal; 0 leaves it alone. "
+                "Default TEMPORAL_RECONCILE_INTERVAL (60)."
             ),
         )
         parser.add_argument(
@@ -95,39 +96,21 @@ class Command(BaseCommand):
             f"Worker polling task queue {task_queue!r} on {settings.TEMPORAL_ADDRESS} "
             f"(namespace {settings.TEMPORAL_NAMESPACE!r}, up to {max_activities} concurrent "
             f"activities, {grace:g}s shutdown grace, reconcile every "
-            f"{self.reconcile_interval:g}s, metrics "
+            f"{self.reconcile_interval:g}s (one schedule per task queue), metrics "
             f"{f'on :{self.metrics_port}/metrics' if self.metrics_port else 'off'}). "
             "Ctrl-C to stop."
         )
         self.stdout.flush()
         async with worker:
-            reconciler = (
-                asyncio.create_task(self._reconcile_periodically())
-                if self.reconcile_interval
-                else None
-            )
+            if self.reconcile_interval:
+                schedule_id = await reconcile_schedule_ensure(
+                    client, task_queue=task_queue, interval_seconds=self.reconcile_interval
+                )
+                logger.info(
+                    "Reconcile schedule %s runs every %gs", schedule_id, self.reconcile_interval
+                )
             await stop.wait()
-            if reconciler:
-                reconciler.cancel()
             self.stdout.write("Stopping: no new tasks; waiting for in-flight activities...")
             self.stdout.flush()
         shutdown_activity_executor(executor, max_activities)
         self.stdout.write("Worker stopped.")
-
-    async def _reconcile_periodically(self) -> None:
-        """A workflow can't report its own timeout, and a report can be lost: look again
-        at open runs now and then. Sync ORM work, so it runs in a thread."""
-        while True:
-            await asyncio.sleep(self.reconcile_interval)
-            await asyncio.to_thread(self._reconcile_once)
-
-    def _reconcile_once(self) -> None:
-        try:
-            for run, status in workflow_runs_reconcile():
-                logger.info(
-                    "reconciled run", extra={"workflow_id": run.workflow_id, "status": status}
-                )
-        except Exception:  # keep polling tasks whatever a pass ran into; try again later
-            logger.exception("Reconcile pass failed")
-        finally:
-            close_old_connections()
