@@ -6,8 +6,9 @@ import uuid
 from django.http import HttpResponse, JsonResponse
 
 from . import metrics
-from .api.errors import DATABASE_ERRORS, database_unavailable
+from .api.errors import database_unavailable
 from .context import RequestContext, request_context
+from .exceptions import DATABASE_ERRORS
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("omnify.access")

@@ -1,6 +1,7 @@
 """Helpers for tests (fixtures live in conftest.py)."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,3 +64,29 @@ class WriteLock:
             self.process.stdin.write("\n")
             self.process.stdin.flush()
             self.process.wait(10)
+
+
+def start_worker(address: str, task_queue: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
+        "DATABASE_URL": suite_database_url(),
+        "TEMPORAL_ADDRESS": address,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "run_temporal_worker", "--reconcile-interval", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(3)  # polling
+    assert worker.poll() is None, "the worker did not start"
+    return worker
+
+
+def kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)

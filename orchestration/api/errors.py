@@ -4,12 +4,11 @@ with `code: temporal_unavailable` when Temporal can't be reached and 503 with
 
 import logging
 
-from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from orchestration.exceptions import RunStateConflict, TemporalUnavailable
+from orchestration.exceptions import DATABASE_ERRORS, RunStateConflict, TemporalUnavailable
 from orchestration.temporal.bridge import WorkflowNotFound
 
 logger = logging.getLogger(__name__)
@@ -17,7 +16,6 @@ DATABASE_UNAVAILABLE = {
     "detail": "The database is busy or unavailable; nothing was changed. Try again shortly.",
     "code": "database_unavailable",
 }
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def database_unavailable(error: Exception) -> dict:

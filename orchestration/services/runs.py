@@ -475,6 +475,8 @@ def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> 
     `execution` is what Temporal said (None: it has no such workflow).
     """
     if execution is None:
+        if run.status == Status.START_FAILED:
+            return None  # as recorded: the start never reached Temporal
         target, error = (
             (Status.START_FAILED, "Temporal never received the start.")
             if run.status == Status.PENDING
@@ -508,12 +510,22 @@ def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> 
     return target
 
 
+# A start that timed out may still have reached Temporal (the answer was lost, not the
+# request): START_FAILED runs this recent are looked at again.
+START_FAILED_RECHECK = timedelta(days=1)
+
+
 def workflow_runs_reconcile(*, pending_grace_seconds: int = 60) -> list[tuple[WorkflowRun, str]]:
-    """Reconcile every open run with Temporal. PENDING runs younger than the grace period
-    are left alone: their start may still be in flight."""
-    cutoff = timezone.now() - timedelta(seconds=pending_grace_seconds)
-    open_runs = WorkflowRun.objects.filter(status=Status.RUNNING) | WorkflowRun.objects.filter(
-        status=Status.PENDING, created_at__lt=cutoff
+    """Reconcile every open run with Temporal, and recent START_FAILED ones. PENDING runs
+    younger than the grace period are left alone: their start may still be in flight."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=pending_grace_seconds)
+    open_runs = (
+        WorkflowRun.objects.filter(status=Status.RUNNING)
+        | WorkflowRun.objects.filter(status=Status.PENDING, created_at__lt=cutoff)
+        | WorkflowRun.objects.filter(
+            status=Status.START_FAILED, created_at__gte=now - START_FAILED_RECHECK
+        )
     )
     changes = []
     bridge = get_bridge()

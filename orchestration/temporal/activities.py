@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
+from orchestration.exceptions import DATABASE_ERRORS
 from orchestration.platform import services as platform
 from orchestration.platform.errors import DataValidationError
 from orchestration.services.runs import (
@@ -69,6 +70,17 @@ def console_activity(name: Activity) -> Callable[[F], F]:
             except CancelledError:
                 _count("omnify_activity_outcomes", activity=name, outcome="cancelled")
                 raise
+            except DATABASE_ERRORS as error:
+                if name not in RUN_STEPS:
+                    raise  # status reports retry on their own; reconcile runs again anyway
+                # Busy (another writer kept SQLite's lock) or down: not the step's fault, so
+                # not one of its attempts; the workflow schedules it again after a pause.
+                _count("omnify_activity_outcomes", activity=name, outcome="interrupted")
+                raise ApplicationError(
+                    f"The database is unavailable: {error}",
+                    type=INTERRUPTED_ERROR_TYPE,
+                    non_retryable=True,
+                ) from error
             except Exception as error:
                 _count("omnify_activity_outcomes", activity=name, outcome="failed")
                 if name in RUN_STEPS:

@@ -68,11 +68,13 @@ RECONCILE_TIMEOUT_SECONDS = 5 * 60
 
 # The error type activities raise for bad input; retry policies never retry it.
 VALIDATION_ERROR_TYPE = "ValidationFailed"
-# The error type of a step stopped by its worker's shutdown, carrying its checkpoint. Not
-# retried by Temporal (an attempt is for business failures); the workflow schedules the step
-# again, as after a heartbeat timeout (a worker that died), up to MAX_INTERRUPTIONS times.
+# The error type of a step stopped by infrastructure (its worker's shutdown, carrying its
+# checkpoint; the database unavailable). Not retried by Temporal (an attempt is for business
+# failures): the workflow schedules the step again after a pause (5 s, doubling, at most
+# 60 s), as after a heartbeat timeout (a worker that died), up to MAX_INTERRUPTIONS times.
 INTERRUPTED_ERROR_TYPE = "WorkerInterrupted"
 MAX_INTERRUPTIONS = 5
+INTERRUPTION_PAUSE_SECONDS = 5
 
 
 def failure_message(error: BaseException) -> str:

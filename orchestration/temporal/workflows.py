@@ -6,9 +6,10 @@ Every workflow:
     never retries `ValidationFailed`;
   - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
     `report_run_status` local activity, so the database follows without polling;
-  - schedules a step again, from the checkpoint it heartbeated, when its worker died (a
-    heartbeat timeout on its last attempt) or shut down: infrastructure never exhausts a step's
-    attempts (at most MAX_INTERRUPTIONS times; behind `workflow.patched`);
+  - schedules a step again, after a growing pause and from the checkpoint it heartbeated,
+    when its worker died (a heartbeat timeout on its last attempt), shut down, or couldn't
+    have the database: infrastructure never exhausts a step's attempts (at most
+    MAX_INTERRUPTIONS times; behind `workflow.patched`);
   - waits for a cancelled activity to acknowledge cancellation before it ends, so a cancelled
     run leaves no late writes behind, and starts no further step once a cancel is requested
     (short steps don't heartbeat, finish, and then the cancel takes effect);
@@ -40,6 +41,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from .shared import (
         INTERRUPTED_ERROR_TYPE,
+        INTERRUPTION_PAUSE_SECONDS,
         MAX_INTERRUPTIONS,
         RECONCILE_TIMEOUT_SECONDS,
         RECONCILE_WORKFLOW,
@@ -153,7 +155,12 @@ class _ConsoleWorkflow:
                 ):
                     raise
                 interruptions += 1
-                workflow.logger.info("%s was interrupted; scheduling it again", activity.value)
+                # Give what interrupted it (a database outage, a rolling deploy) time to pass.
+                pause = min(INTERRUPTION_PAUSE_SECONDS * 2 ** (interruptions - 1), 60)
+                workflow.logger.info(
+                    "%s was interrupted; scheduling it again in %ss", activity.value, pause
+                )
+                await workflow.sleep(pause)
                 if checkpoint is not None and hasattr(arg, "checkpoint"):
                     arg = dataclasses.replace(arg, checkpoint=checkpoint)
         self._steps_done.append(activity.value)

@@ -8,21 +8,25 @@ process holds SQLite's write lock while the run starts, so the worker's activity
 report) is waiting on the database when it is killed.
 """
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 from django.db import connection
 
-from orchestration.models import Client, Dashboard, Integration, ModelVersion
+from orchestration.models import (
+    Campaign,
+    Client,
+    Dashboard,
+    Integration,
+    ModelVersion,
+    SyncedRecord,
+)
 from orchestration.temporal import bridge as bridge_module
 from orchestration.temporal.bridge import get_bridge
-from tests.support import ROOT, WriteLock, suite_database_url, wait_for_status
+from tests.support import WriteLock, kill, start_worker, wait_for_status
 
 pytestmark = [pytest.mark.temporal, pytest.mark.faults]
 
@@ -30,36 +34,50 @@ pytestmark = [pytest.mark.temporal, pytest.mark.faults]
 RESUMED_WITHIN = 60
 
 
-def start_worker(address: str, task_queue: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
-        "DATABASE_URL": suite_database_url(),
-        "TEMPORAL_ADDRESS": address,
-        "TEMPORAL_TASK_QUEUE": task_queue,
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "run_temporal_worker", "--reconcile-interval", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(3)  # polling
-    assert worker.poll() is None, "the worker did not start"
-    return worker
+def onboarding_effects(run, demo_client) -> None:
+    client = Client.objects.get(email="crash@initech.example")
+    assert Integration.objects.filter(client=client).count() == 1
+    assert Dashboard.objects.filter(client=client).count() == 1
+    assert run.result["client_id"] == client.pk
 
 
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
+def sync_effects(run, demo_client) -> None:
+    records = SyncedRecord.objects.filter(client=demo_client, platform="ga4")
+    assert records.count() == run.result["records"] == 200  # upserted, never doubled
+
+
+def retrain_effects(run, demo_client) -> None:
+    assert ModelVersion.objects.filter(run=run).count() == 1
+
+
+def campaign_effects(run, demo_client) -> None:
+    campaign = Campaign.objects.get(run=run)
+    assert campaign.audience.count() == run.result["audience_size"]
+
+
+# workflow type -> (start body, check of its effects)
+CRASH_CASES = {
+    "client-onboarding": (
+        lambda client: {
+            "client": {"name": "Initech", "email": "crash@initech.example", "platforms": ["ga4"]}
+        },
+        onboarding_effects,
+    ),
+    "platform-sync": (lambda client: {"client": client.pk, "platform": "ga4"}, sync_effects),
+    "eyes-retrain": (lambda client: {"model": "churn"}, retrain_effects),
+    "retention-campaign": (
+        lambda client: {"name": "Win-back", "channel": "email", "min_churn_risk": 0.3},
+        campaign_effects,
+    ),
+}
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="holds SQLite's write lock")
-def test_an_onboarding_whose_worker_dies_mid_run_finishes_on_a_new_worker(
-    live, api, settings, monkeypatch
+@pytest.mark.parametrize("workflow_type", list(CRASH_CASES))
+def test_a_run_whose_worker_dies_mid_run_finishes_on_a_new_worker(
+    live, api, settings, monkeypatch, demo_client, workflow_type
 ):
+    body, check_effects = CRASH_CASES[workflow_type]
     task_queue = f"omnify-crash-{uuid.uuid4().hex[:8]}"
     settings.TEMPORAL_TASK_QUEUE = task_queue
     locks: list[WriteLock] = []
@@ -76,12 +94,10 @@ def test_an_onboarding_whose_worker_dies_mid_run_finishes_on_a_new_worker(
     first = start_worker(live.address, task_queue)
     second = None
     try:
-        body = {
-            "organization": "acme",
-            "client": {"name": "Initech", "email": "crash@initech.example", "platforms": ["ga4"]},
-        }
-        response = api("acme-operator").post(
-            "/api/temporal/workflows/client-onboarding", body, format="json"
+        response = api("acme-manager").post(
+            f"/api/temporal/workflows/{workflow_type}",
+            {"organization": "acme", **body(demo_client)},
+            format="json",
         )
         assert response.status_code == 202, response.content
         workflow_id = response.json()["workflow_id"]
@@ -101,10 +117,7 @@ def test_an_onboarding_whose_worker_dies_mid_run_finishes_on_a_new_worker(
 
     assert run.status == "COMPLETED", run.error
     assert resumed_after < RESUMED_WITHIN
-    client = Client.objects.get(email="crash@initech.example")
-    assert Integration.objects.filter(client=client).count() == 1
-    assert Dashboard.objects.filter(client=client).count() == 1
-    assert run.result["client_id"] == client.pk
+    check_effects(run, demo_client)
 
 
 def retrain_progress(workflow_id: str) -> tuple[int, int] | None:

@@ -77,3 +77,26 @@ def test_a_pending_run_temporal_never_saw_becomes_start_failed(live, orgs, users
 
     assert WorkflowRun.objects.get(pk=stale.pk).status == "START_FAILED"
     assert WorkflowRun.objects.get(pk=fresh.pk).status == "PENDING"
+
+
+def test_a_start_that_timed_out_but_reached_temporal_is_corrected(live, api, demo_client, settings):
+    """The answer was lost, not the request: the run was recorded START_FAILED while Temporal
+    has it. Reconcile looks at recent START_FAILED runs again; those Temporal never saw stay."""
+    settings.TEMPORAL_TASK_QUEUE = "omnify-no-worker"  # the run stays open in Temporal
+    reached = start_sync(api, demo_client)
+    WorkflowRun.objects.filter(workflow_id=reached).update(
+        status="START_FAILED", error="Temporal did not answer within 3s."
+    )
+    lost = WorkflowRun.objects.create(
+        organization=demo_client.organization,
+        workflow_type="platform-sync",
+        workflow_id="platform-sync-never-reached",
+        status="START_FAILED",
+    )
+
+    call_command("reconcile_runs")
+
+    run = WorkflowRun.objects.get(workflow_id=reached)
+    assert run.status == "RUNNING"
+    assert run.audit_events.filter(action="workflow.reconciled").count() == 1
+    assert WorkflowRun.objects.get(pk=lost.pk).status == "START_FAILED"

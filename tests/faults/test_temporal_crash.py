@@ -1,0 +1,130 @@
+"""Temporal SIGKILLed during a stream of starts, then restarted: every request got 202 or 503
+`temporal_unavailable` in bounded time (none hung, none 500), and afterwards every run is
+START_FAILED or known to Temporal, with reconcile leaving no disagreement.
+
+The console here is a web server of its own (uvicorn, as `make run` starts it) on a Temporal
+dev server of its own, file-backed so that it comes back with what it had; no worker runs, so
+started runs stay open in Temporal.
+"""
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import httpx
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+
+from orchestration.management.commands.run_console import web_command
+from orchestration.models import WorkflowRun
+from orchestration.services.runs import TEMPORAL_STATUS, workflow_runs_reconcile
+from orchestration.temporal.bridge import WorkflowNotFound, get_bridge, reset_bridge
+from orchestration.temporal.devserver import DevServer, free_port
+from tests.conftest import ARTIFACTS
+from tests.support import ROOT, suite_database_url
+
+pytestmark = [pytest.mark.temporal, pytest.mark.faults]
+
+STARTS, CONCURRENCY = 60, 4
+# A request waits at most TEMPORAL_RPC_TIMEOUT for Temporal, plus its database work.
+LONGEST_REQUEST = settings.TEMPORAL_RPC_TIMEOUT + 5
+
+
+def serve(temporal_address: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
+        "DATABASE_URL": suite_database_url(),
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_TASK_QUEUE": "omnify-no-worker",
+    }
+    with open(ARTIFACTS / "temporal-crash-web.log", "ab") as log:
+        server = subprocess.Popen(
+            web_command("uvicorn", "127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            return server, url
+        except (urllib.error.URLError, ConnectionError):
+            assert server.poll() is None and time.monotonic() < deadline, "no web server"
+            time.sleep(0.2)
+
+
+async def stream_of_starts(url: str, token: str, body: dict, temporal: DevServer):
+    """STARTS starts, CONCURRENCY at a time; Temporal is killed a second in and started
+    again (same port, same data) a few seconds later. Returns (status, seconds) pairs."""
+    outcomes: list[tuple[str, float]] = []
+    limit = asyncio.Semaphore(CONCURRENCY)
+    headers = {"Authorization": f"Token {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+
+        async def one(delay: float) -> None:
+            await asyncio.sleep(delay)
+            async with limit:
+                began = time.monotonic()
+                response = await client.post("/api/temporal/workflows/platform-sync", json=body)
+                code = response.json().get("code", "") if response.status_code >= 500 else ""
+                outcome = f"{response.status_code} {code}".strip()
+                outcomes.append((outcome, time.monotonic() - began))
+
+        async def crash_and_restart() -> None:
+            await asyncio.sleep(1)
+            temporal.process.send_signal(signal.SIGKILL)
+            temporal.process.wait()
+            await asyncio.sleep(4)
+            await asyncio.to_thread(temporal.start)
+
+        await asyncio.gather(crash_and_restart(), *(one(n * 0.2) for n in range(STARTS)))
+    return outcomes
+
+
+def test_starts_during_a_temporal_crash_are_202_or_503_and_reconcile_agrees(
+    live, users, demo_client, tmp_path
+):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "temporal-crash.log", "ab")  # noqa: SIM115 (the restart writes too)
+    temporal = DevServer(db_filename=tmp_path / "temporal.db", log=log).start()
+    previous = settings.TEMPORAL_ADDRESS
+    settings.TEMPORAL_ADDRESS = temporal.address
+    reset_bridge()
+    server = None
+    try:
+        server, url = serve(temporal.address)
+        token, _ = Token.objects.get_or_create(user=users["acme-operator"])
+        body = {"organization": "acme", "client": demo_client.pk, "platform": "ga4"}
+        outcomes = asyncio.run(stream_of_starts(url, token.key, body, temporal))
+
+        statuses = collections.Counter(outcome for outcome, _ in outcomes)
+        assert set(statuses) <= {"202", "503 temporal_unavailable"}, statuses
+        assert statuses["202"] and statuses["503 temporal_unavailable"], statuses
+        assert max(seconds for _, seconds in outcomes) < LONGEST_REQUEST
+
+        # Afterwards: every run START_FAILED or known to Temporal, and reconcile agrees.
+        workflow_runs_reconcile(pending_grace_seconds=0)
+        runs = list(WorkflowRun.objects.all())
+        assert len(runs) == STARTS
+        for run in runs:
+            try:
+                execution = get_bridge().describe(run.workflow_id)
+            except WorkflowNotFound:
+                assert run.status == "START_FAILED", (run.workflow_id, run.status)
+            else:
+                assert run.status == TEMPORAL_STATUS[execution.status], run.workflow_id
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(15)
+        temporal.stop()
+        log.close()
+        settings.TEMPORAL_ADDRESS = previous
+        reset_bridge()
