@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages bench-training screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -57,10 +57,14 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: bench-start-latency bench-live-pages
+bench: bench-start-latency bench-live-pages bench-training
 
 bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
+
+# An onboarding's end-to-end time while two retrains train, against its time alone.
+bench-training: install
+	@$(PY) tests/bench/bench_training_isolation.py
 
 # The web server's CPU cost of 50 run pages following their runs live.
 bench-live-pages: install

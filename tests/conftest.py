@@ -65,6 +65,7 @@ class WorkerThread:
     """The console's real worker (build_worker), run on its own loop in a background thread."""
 
     ACTIVITY_THREADS = 4
+    TRAINING_THREADS = 2
 
     def __init__(self, address: str, task_queue: str) -> None:
         self.address, self.task_queue = address, task_queue
@@ -88,7 +89,11 @@ class WorkerThread:
     async def _main(self) -> None:
         from temporalio.client import Client
 
-        from orchestration.temporal.worker import build_worker, shutdown_activity_executor
+        from orchestration.temporal.worker import (
+            build_training_worker,
+            build_worker,
+            shutdown_activity_executor,
+        )
 
         client = await Client.connect(self.address)
         worker, executor = build_worker(
@@ -97,19 +102,26 @@ class WorkerThread:
             max_concurrent_activities=self.ACTIVITY_THREADS,
             shutdown_grace_seconds=5,
         )
+        training, training_executor = build_training_worker(
+            client,
+            task_queue=self.task_queue,
+            slots=self.TRAINING_THREADS,
+            shutdown_grace_seconds=5,
+        )
+        self._in_flight, self._in_flight_lock = 0, threading.Lock()
         self._count_in_flight(executor)
+        self._count_in_flight(training_executor)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with worker:
+        async with worker, training:
             self._ready.set()
             await self._stop.wait()
         shutdown_activity_executor(executor, self.ACTIVITY_THREADS)
+        shutdown_activity_executor(training_executor, self.TRAINING_THREADS)
 
     def _count_in_flight(self, executor) -> None:
         """Count the activities (and local activities) running on the pool: the sdk submits
         each one to it (`run_in_executor`)."""
-        self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
         submit = executor.submit
 
         def done(_future) -> None:

@@ -61,6 +61,15 @@ class Activity(StrEnum):
     RECONCILE_RUNS = "reconcile_runs"
 
 
+# CPU-bound steps run on a task queue of their own, served by worker slots and threads of
+# their own: training never holds the slots that status reports and short steps need.
+TRAINING_ACTIVITIES = frozenset({Activity.RETRAIN_EYES_MODEL})
+
+
+def training_task_queue(task_queue: str) -> str:
+    return f"{task_queue}-training"
+
+
 # The maintenance workflow the deployment's reconcile schedule starts (not a run type).
 RECONCILE_WORKFLOW = "reconcile-runs"
 RECONCILE_TIMEOUT_SECONDS = 5 * 60

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .activities import ACTIVITIES
+from .shared import TRAINING_ACTIVITIES, training_task_queue
 from .workflows import WORKFLOWS
 
 
@@ -20,18 +21,53 @@ def build_worker(
     max_concurrent_activities: int = 10,
     shutdown_grace_seconds: float = 30,
 ) -> tuple[Worker, ThreadPoolExecutor]:
-    """The worker and the thread pool its sync activities run on (the caller shuts it down)."""
-    executor = ThreadPoolExecutor(
-        max_workers=max_concurrent_activities, thread_name_prefix="activity"
-    )
-    worker = Worker(
+    """The worker and the thread pool its sync activities run on (the caller shuts it down).
+    It also serves the training activities, for runs started before they had a task queue
+    of their own."""
+    return _worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=ACTIVITIES,
+        slots=max_concurrent_activities,
+        shutdown_grace_seconds=shutdown_grace_seconds,
+    )
+
+
+def build_training_worker(
+    client: Client, *, task_queue: str, slots: int = 2, shutdown_grace_seconds: float = 30
+) -> tuple[Worker, ThreadPoolExecutor]:
+    """The worker of the training task queue: `slots` CPU-bound activities at a time on
+    threads of their own, so training never takes the main worker's slots."""
+    return _worker(
+        client,
+        task_queue=training_task_queue(task_queue),
+        workflows=[],
+        # Each activity function is named after its activity (see activities.py).
+        activities=[fn for fn in ACTIVITIES if fn.__name__ in TRAINING_ACTIVITIES],
+        slots=slots,
+        shutdown_grace_seconds=shutdown_grace_seconds,
+    )
+
+
+def _worker(
+    client: Client,
+    *,
+    task_queue: str,
+    workflows: list,
+    activities: list,
+    slots: int,
+    shutdown_grace_seconds: float,
+) -> tuple[Worker, ThreadPoolExecutor]:
+    executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix=f"activity-{task_queue}")
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
         activity_executor=executor,
-        max_concurrent_activities=max_concurrent_activities,
-        max_concurrent_local_activities=max_concurrent_activities,
+        max_concurrent_activities=slots,
+        max_concurrent_local_activities=slots,
         graceful_shutdown_timeout=timedelta(seconds=shutdown_grace_seconds),
         # Heartbeats are how a cancellation reaches a running activity; sending them at most
         # every 2 s (instead of 80% of the heartbeat timeout) makes cancels take effect fast.

@@ -16,6 +16,9 @@ Every workflow:
   - never fails because a status report couldn't be delivered: `reconcile_runs` (which the
     worker runs periodically) repairs rows whose workflow couldn't report, timeouts included.
 
+CPU-bound steps (TRAINING_ACTIVITIES) run on the training task queue (`<queue>-training`),
+whose worker slots are their own.
+
 Queries: `progress` -> Progress(current_step, steps_done).
 Signals: none; cancellation is Temporal's own cancel request.
 """
@@ -47,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         RECONCILE_WORKFLOW,
         REPORT_MAXIMUM_ATTEMPTS,
         REPORT_TIMEOUT_SECONDS,
+        TRAINING_ACTIVITIES,
         VALIDATION_ERROR_TYPE,
         Activity,
         CampaignResult,
@@ -62,12 +66,15 @@ with workflow.unsafe.imports_passed_through():
         WorkflowInput,
         WorkflowType,
         failure_message,
+        training_task_queue,
     )
 
 CANCELED, COMPLETED, FAILED, RUNNING = "CANCELED", "COMPLETED", "FAILED", "RUNNING"
 # workflow.patched id: histories from before steps were resumed after interruptions replay
 # without it (they failed the run instead).
 RESUME_INTERRUPTED_STEPS = "resume-interrupted-steps"
+# workflow.patched id: histories from before training had a task queue of its own.
+TRAINING_TASK_QUEUE = "training-task-queue"
 
 
 def _interruption(error: ActivityError) -> tuple[bool, Any]:
@@ -121,12 +128,18 @@ class _ConsoleWorkflow:
         step = policy.for_activity(activity)
         self._current_step = activity.value
         await self._report(RUNNING)
+        task_queue = (
+            training_task_queue(workflow.info().task_queue)
+            if activity in TRAINING_ACTIVITIES and workflow.patched(TRAINING_TASK_QUEUE)
+            else None
+        )
         interruptions = 0
         while True:
             try:
                 result = await workflow.execute_activity(
                     activity.value,
                     arg,
+                    task_queue=task_queue,
                     result_type=result_type,
                     start_to_close_timeout=timedelta(seconds=step.start_to_close_seconds),
                     heartbeat_timeout=(

@@ -62,6 +62,7 @@ from orchestration.temporal.shared import (
     WorkflowInput,
     WorkflowPolicy,
     WorkflowType,
+    training_task_queue,
 )
 from orchestration.temporal.workflows import WORKFLOWS
 
@@ -353,12 +354,20 @@ async def running(
     task_queue = f"policies-{uuid.uuid4()}"
     policy = POLICIES[workflow_type]
     run = str(uuid.uuid4())
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+    async with (
+        Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=fakes.activities(),
+            max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        ),
+        Worker(
+            env.client,
+            task_queue=training_task_queue(task_queue),
+            activities=[fakes.retrain_eyes_model],
+            max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        ),
     ):
         handle = await env.client.start_workflow(
             workflow_type.value,

@@ -9,7 +9,11 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from orchestration.temporal.schedules import reconcile_schedule_ensure
-from orchestration.temporal.worker import build_worker, shutdown_activity_executor
+from orchestration.temporal.worker import (
+    build_training_worker,
+    build_worker,
+    shutdown_activity_executor,
+)
 
 logger = logging.getLogger("orchestration.worker")
 
@@ -38,6 +42,15 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--training-slots",
+            type=int,
+            default=2,
+            help=(
+                "CPU-bound training activities run at a time, on the training task queue "
+                "(<task queue>-training) with threads of their own. Default 2."
+            ),
+        )
+        parser.add_argument(
             "--shutdown-grace",
             type=float,
             default=30,
@@ -49,6 +62,7 @@ class Command(BaseCommand):
         *args,
         task_queue,
         max_concurrent_activities,
+        training_slots,
         shutdown_grace,
         metrics_port,
         reconcile_interval,
@@ -56,6 +70,9 @@ class Command(BaseCommand):
     ):
         if max_concurrent_activities < 1:
             raise CommandError("--max-concurrent-activities must be at least 1.")
+        if training_slots < 1:
+            raise CommandError("--training-slots must be at least 1.")
+        self.training_slots = training_slots
         if reconcile_interval < 0:
             raise CommandError("--reconcile-interval can't be negative.")
         self.metrics_port = metrics_port
@@ -88,6 +105,9 @@ class Command(BaseCommand):
             max_concurrent_activities=max_activities,
             shutdown_grace_seconds=grace,
         )
+        training, training_executor = build_training_worker(
+            client, task_queue=task_queue, slots=self.training_slots, shutdown_grace_seconds=grace
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -95,13 +115,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worker polling task queue {task_queue!r} on {settings.TEMPORAL_ADDRESS} "
             f"(namespace {settings.TEMPORAL_NAMESPACE!r}, up to {max_activities} concurrent "
-            f"activities, {grace:g}s shutdown grace, reconcile every "
+            f"activities and {self.training_slots} training, {grace:g}s shutdown grace, "
+            "reconcile every "
             f"{self.reconcile_interval:g}s (one schedule per task queue), metrics "
             f"{f'on :{self.metrics_port}/metrics' if self.metrics_port else 'off'}). "
             "Ctrl-C to stop."
         )
         self.stdout.flush()
-        async with worker:
+        async with worker, training:
             if self.reconcile_interval:
                 schedule_id = await reconcile_schedule_ensure(
                     client, task_queue=task_queue, interval_seconds=self.reconcile_interval
@@ -113,4 +134,5 @@ class Command(BaseCommand):
             self.stdout.write("Stopping: no new tasks; waiting for in-flight activities...")
             self.stdout.flush()
         shutdown_activity_executor(executor, max_activities)
+        shutdown_activity_executor(training_executor, self.training_slots)
         self.stdout.write("Worker stopped.")
