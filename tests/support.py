@@ -36,23 +36,37 @@ def suite_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-_LOCKER = """
+_SQLITE_LOCKER = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 db.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
 sys.stdin.readline()
 """
+# On PostgreSQL the runs' table, locked against writes (reads go on), stands in for
+# SQLite's one write lock: every start, report and step of a run has to write to it.
+_POSTGRES_LOCKER = """
+import psycopg, sys
+db = psycopg.connect(sys.argv[1])
+db.execute("LOCK TABLE orchestration_workflowrun IN EXCLUSIVE MODE")
+print("locked", flush=True)
+sys.stdin.readline()
+"""
 
 
 class WriteLock:
-    """Another process holding SQLite's write lock until `release()`."""
+    """Another process holding the database's write lock (SQLite) or the runs' table's
+    (PostgreSQL) until `release()`."""
 
     def __init__(self) -> None:
         from django.db import connection
 
+        if connection.vendor == "sqlite":
+            locker, target = _SQLITE_LOCKER, connection.settings_dict["NAME"]
+        else:
+            locker, target = _POSTGRES_LOCKER, suite_database_url()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _LOCKER, connection.settings_dict["NAME"]],
+            [sys.executable, "-c", locker, target],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -90,3 +104,14 @@ def kill(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
+
+
+def temporal_says(workflow_id: str, status: str, timeout: float = 10) -> None:
+    """Wait until Temporal says `status` too (a workflow reports its outcome to the console
+    just before its last task completes)."""
+    from orchestration.temporal.bridge import get_bridge
+
+    deadline = time.monotonic() + timeout
+    while (said := get_bridge().describe(workflow_id).status) != status:
+        assert time.monotonic() < deadline, f"{workflow_id} is {said} in Temporal, not {status}"
+        time.sleep(0.1)

@@ -13,7 +13,8 @@ Environment variables:
   TEMPORAL_RPC_TIMEOUT    seconds a request waits for Temporal before answering 503 (default 4).
   TEMPORAL_RECONCILE_INTERVAL  seconds between the deployment's reconcile passes (default 60).
   DJANGO_STATIC_ROOT      where collectstatic puts the static files (default staticfiles/).
-  SQLITE_BUSY_TIMEOUT     seconds a write waits for SQLite's lock before giving up (default 5).
+  DATABASE_LOCK_TIMEOUT   seconds a statement waits for a lock (SQLite's write lock, a
+                          PostgreSQL row or table lock) before giving up: 503 (default 5).
 """
 
 import os
@@ -101,6 +102,12 @@ TEMPLATES = [
 ]
 
 
+# How long a statement waits for another's lock before the request answers 503
+# database_unavailable: well under a client's patience, and under the activities' heartbeat
+# timeouts.
+LOCK_TIMEOUT_SECONDS = float(os.environ.get("DATABASE_LOCK_TIMEOUT", "5"))
+
+
 def database_from_env() -> dict:
     """The default database: DATABASE_URL, or an SQLite file under var/.
 
@@ -115,12 +122,17 @@ def database_from_env() -> dict:
             # Under ASGI every request runs in a thread of its own, so persistent connections
             # would be opened per request and pile up; a pool is shared by the threads. A
             # request that can't have a connection within `timeout` answers 503.
-            config.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
-            config.setdefault("OPTIONS", {})["pool"] = {
+            # CONN_HEALTH_CHECKS stays on: the pool then checks each connection it hands out
+            # (after the server restarted, its old ones are dead).
+            config["CONN_MAX_AGE"] = 0
+            options = config.setdefault("OPTIONS", {})
+            options["pool"] = {
                 "min_size": 1,
                 "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
                 "timeout": 5,
             }
+            # Bounded waits, as SQLite's busy timeout: a lock not had in time is a 503.
+            options["options"] = f"-c lock_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}"
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "omnify.sqlite3"}
@@ -128,10 +140,7 @@ def database_from_env() -> dict:
         config.setdefault("OPTIONS", {}).update(
             {
                 "transaction_mode": "IMMEDIATE",
-                # How long a write waits for another's lock before the request answers 503
-                # database_unavailable: well under a client's patience, and under the
-                # activities' heartbeat timeouts.
-                "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "5")),
+                "timeout": LOCK_TIMEOUT_SECONDS,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )

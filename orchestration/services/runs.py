@@ -431,9 +431,13 @@ def workflow_run_record_status(*, report: shared.RunStatusReport) -> WorkflowRun
                 run=run,
                 payload={"from": previous, "to": report.status, "error": report.error},
             )
+        if report.current_step != run.current_step and run.retrying:
+            # The step that was being retried is done: the next one starts afresh.
+            run.retrying = False
+            changed.append("retrying")
         run.current_step = report.current_step
         run.steps_done = report.steps_done
-        run.save(update_fields=[*changed, "current_step", "steps_done"])
+        run.save(update_fields=[*set(changed), "current_step", "steps_done"])
     return run
 
 

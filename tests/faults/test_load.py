@@ -4,15 +4,13 @@ Temporal executions, every run terminal."""
 
 import asyncio
 import collections
-import time
 
 import httpx
 import pytest
 from rest_framework.authtoken.models import Token
 
 from orchestration.models import AuditEvent, WorkflowRun
-from orchestration.temporal.bridge import get_bridge
-from tests.support import wait_for_status
+from tests.support import temporal_says, wait_for_status
 
 pytestmark = [pytest.mark.temporal, pytest.mark.load]
 
@@ -46,12 +44,4 @@ def test_500_concurrent_starts_all_succeed_and_agree_with_temporal(web_server, u
     assert AuditEvent.objects.filter(action="workflow.start").count() == STARTS
     for workflow_id in runs:
         wait_for_status(workflow_id, {"COMPLETED"}, timeout=300)
-        temporal_closed(workflow_id)
-
-
-def temporal_closed(workflow_id: str, timeout: float = 10) -> None:
-    """Temporal says COMPLETED too (the workflow reports before its last task completes)."""
-    deadline = time.monotonic() + timeout
-    while (status := get_bridge().describe(workflow_id).status) != "COMPLETED":
-        assert time.monotonic() < deadline, f"{workflow_id} is {status} in Temporal"
-        time.sleep(0.1)
+        temporal_says(workflow_id, "COMPLETED")

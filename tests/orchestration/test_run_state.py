@@ -80,3 +80,17 @@ def test_audit_events_cannot_be_changed_or_deleted(run):
     with pytest.raises(ValueError):
         event.delete()
     assert AuditEvent.objects.get(pk=event.pk).outcome == "success"
+
+
+def test_the_retrying_badge_goes_once_the_next_step_starts(run):
+    report(run, "RUNNING", current_step="validate_client_data")
+    WorkflowRun.objects.filter(pk=run.pk).update(retrying=True, last_failure="worker stopped")
+    report(run, "RUNNING", current_step="validate_client_data")  # the same step, again
+    assert WorkflowRun.objects.get(pk=run.pk).retrying
+    report(
+        run,
+        "RUNNING",
+        current_step="setup_client_integrations",
+        steps_done=["validate_client_data"],
+    )
+    assert not WorkflowRun.objects.get(pk=run.pk).retrying
