@@ -3,12 +3,9 @@
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -17,10 +14,9 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from orchestration.management.commands.run_console import web_command
 from orchestration.temporal.bridge import get_bridge, reset_bridge
-from orchestration.temporal.devserver import DevServer, free_port
-from tests.support import ROOT, suite_database_url
+from orchestration.temporal.devserver import DevServer
+from tests.support import WebServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
 
@@ -284,37 +280,12 @@ def web_server(live):
     One per test: between tests the database is flushed and its content types made anew,
     which a long-lived server would keep stale in its caches (guardian then finds no
     permission at all)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
-        "DATABASE_URL": suite_database_url(),
-        "TEMPORAL_ADDRESS": settings.TEMPORAL_ADDRESS,
-        "TEMPORAL_TASK_QUEUE": settings.TEMPORAL_TASK_QUEUE,
-        "PYTHONUNBUFFERED": "1",
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with open(ARTIFACTS / "web-server.log", "ab") as log:
-        server = subprocess.Popen(
-            web_command("uvicorn", "127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("The web server did not start; see web-server.log") from None
-            time.sleep(0.2)
+    server = WebServer(
+        temporal_address=settings.TEMPORAL_ADDRESS,
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+        log=ARTIFACTS / "web-server.log",
+    )
     try:
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()

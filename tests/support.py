@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -115,3 +117,50 @@ def temporal_says(workflow_id: str, status: str, timeout: float = 10) -> None:
     while (said := get_bridge().describe(workflow_id).status) != status:
         assert time.monotonic() < deadline, f"{workflow_id} is {said} in Temporal, not {status}"
         time.sleep(0.1)
+
+
+class WebServer:
+    """uvicorn on omnify.asgi in its own process, started as `make run` starts it, on the
+    test database and the given Temporal server and task queue."""
+
+    def __init__(self, *, temporal_address: str, task_queue: str, log: Path) -> None:
+        from orchestration.management.commands.run_console import web_command
+        from orchestration.temporal.devserver import free_port
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
+            "DATABASE_URL": suite_database_url(),
+            "TEMPORAL_ADDRESS": temporal_address,
+            "TEMPORAL_TASK_QUEUE": task_queue,
+            "PYTHONUNBUFFERED": "1",
+        }
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as output:
+            self.process = subprocess.Popen(
+                web_command("uvicorn", "127.0.0.1", port),
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=output,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=2)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    raise RuntimeError(f"The web server did not start; see {log}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -9,55 +9,26 @@ started runs stay open in Temporal.
 
 import asyncio
 import collections
-import os
 import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import httpx
 import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
-from orchestration.management.commands.run_console import web_command
 from orchestration.models import WorkflowRun
 from orchestration.services.runs import TEMPORAL_STATUS, workflow_runs_reconcile
 from orchestration.temporal.bridge import WorkflowNotFound, get_bridge, reset_bridge
-from orchestration.temporal.devserver import DevServer, free_port
+from orchestration.temporal.devserver import DevServer
 from tests.conftest import ARTIFACTS
-from tests.support import ROOT, suite_database_url
+from tests.support import WebServer
 
 pytestmark = [pytest.mark.temporal, pytest.mark.faults]
 
 STARTS, CONCURRENCY = 60, 4
 # A request waits at most TEMPORAL_RPC_TIMEOUT for Temporal, plus its database work.
 LONGEST_REQUEST = settings.TEMPORAL_RPC_TIMEOUT + 5
-
-
-def serve(temporal_address: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
-        "DATABASE_URL": suite_database_url(),
-        "TEMPORAL_ADDRESS": temporal_address,
-        "TEMPORAL_TASK_QUEUE": "omnify-no-worker",
-    }
-    with open(ARTIFACTS / "temporal-crash-web.log", "ab") as log:
-        server = subprocess.Popen(
-            web_command("uvicorn", "127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2)
-            return server, url
-        except (urllib.error.URLError, ConnectionError):
-            assert server.poll() is None and time.monotonic() < deadline, "no web server"
-            time.sleep(0.2)
 
 
 async def stream_of_starts(url: str, token: str, body: dict, temporal: DevServer):
@@ -99,7 +70,12 @@ def test_starts_during_a_temporal_crash_are_202_or_503_and_reconcile_agrees(
     reset_bridge()
     server = None
     try:
-        server, url = serve(temporal.address)
+        server = WebServer(
+            temporal_address=temporal.address,
+            task_queue="omnify-no-worker",
+            log=ARTIFACTS / "temporal-crash-web.log",
+        )
+        url = server.url
         token, _ = Token.objects.get_or_create(user=users["acme-operator"])
         body = {"organization": "acme", "client": demo_client.pk, "platform": "ga4"}
         outcomes = asyncio.run(stream_of_starts(url, token.key, body, temporal))
@@ -122,8 +98,7 @@ def test_starts_during_a_temporal_crash_are_202_or_503_and_reconcile_agrees(
                 assert run.status == TEMPORAL_STATUS[execution.status], run.workflow_id
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(15)
+            server.stop()
         temporal.stop()
         log.close()
         settings.TEMPORAL_ADDRESS = previous
