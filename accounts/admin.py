@@ -1,12 +1,25 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 
 from accounts.permissions import organizations_for
 from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
 
 from .models import Membership, Organization
 from .services import membership_remove, membership_set_role
+
+# Role groups (accounts.RoleGroup) are kept by accounts.role_sync: a hand edit would grant or
+# withdraw a role's rights in one organization until the next sync undid it. The groups screen
+# shows only the groups people manage.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class UserManagedGroupAdmin(GroupAdmin):
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(role_group__isnull=True)
 
 
 @admin.register(Organization)
@@ -97,7 +110,7 @@ class MembershipAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        # Through the service, so guardian permissions and the audit log follow the role.
+        # Through the service, so the role group and the audit log follow the role.
         user = form.cleaned_data["username"] if not change else obj.user
         membership = membership_set_role(
             organization=obj.organization, user=user, role=obj.role, actor=request.user

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -38,6 +39,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) in {self.organization}"
+
+
+class RoleGroup(models.Model):
+    """The auth group that holds one role's permissions on one organization.
+
+    Members of the organization with that role are its users. Kept by accounts.role_sync only:
+    the link is this row, not the group's name, so renaming an organization breaks nothing.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="role_groups"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="role_group")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "role"], name="unique_role_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.organization}"
 
 
 # Direct-foreign-key object permission tables (guardian's performance guide): a real FK

@@ -20,8 +20,13 @@ def organizations_for(user: User, codename: str) -> QuerySet[Organization]:
         return Organization.objects.none()
     if user.is_superuser:
         return Organization.objects.all()
+    # Role permissions are held by role groups (accounts.role_sync), never by the user.
     return get_objects_for_user(
-        user, f"accounts.{codename}", klass=Organization, accept_global_perms=False
+        user,
+        f"accounts.{codename}",
+        klass=Organization,
+        use_groups=True,
+        accept_global_perms=False,
     )
 
 

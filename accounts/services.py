@@ -1,23 +1,33 @@
-"""Membership changes. The only code that grants or revokes guardian permissions."""
+"""Membership changes. With accounts.role_sync, the only code that changes who holds what."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
 
 from orchestration.services.audit import AuditAction, audit_event_record
 
 from .models import Membership, Organization
-from .roles import ROLE_PERMISSIONS, Role
+from .role_sync import role_group_get_or_create
+from .roles import Role
 
 
-def _sync_permissions(user: AbstractBaseUser, organization: Organization, role: str | None) -> None:
-    granted = ROLE_PERMISSIONS.get(role, frozenset()) if role else frozenset()
-    for codename in set().union(*ROLE_PERMISSIONS.values()):
-        perm = f"accounts.{codename}"
-        if codename in granted:
-            assign_perm(perm, user, organization)
-        else:
-            remove_perm(perm, user, organization)
+def _member_role_group_set(
+    user: AbstractBaseUser, organization: Organization, group: Group | None
+) -> None:
+    # Role permissions are held by the role's group, so a member's rights in the organization
+    # are exactly which of its role groups they are in: `group`, or none.
+    stale = user.groups.through.objects.filter(
+        user=user, group__role_group__organization=organization
+    )
+    if group is not None:
+        stale = stale.exclude(group=group)
+        user.groups.add(group)
+    stale.delete()
+
+
+def _organization_lock(organization: Organization) -> None:
+    # role_permissions_sync takes the same lock: it must not read the memberships while one
+    # changes, nor one change while it corrects the groups.
+    Organization.objects.select_for_update().get(pk=organization.pk)
 
 
 def membership_set_role(
@@ -29,11 +39,13 @@ def membership_set_role(
 ) -> Membership:
     """Add `user` to `organization` with `role`, or change their role.
 
-    Guarantees: the membership row, the user's guardian permissions on the organization and
-    an audit event change together or not at all; the new role applies on the next request.
+    Guarantees: the membership row, the user's role group in the organization (so their
+    guardian permissions on it) and an audit event change together or not at all; the new role
+    applies on the next request.
     """
     role = Role(role)
     with transaction.atomic():
+        _organization_lock(organization)
         membership, created = Membership.objects.select_for_update().get_or_create(
             user=user, organization=organization, defaults={"role": role}
         )
@@ -41,7 +53,8 @@ def membership_set_role(
         if not created and membership.role != role:
             membership.role = role
             membership.save(update_fields=["role"])
-        _sync_permissions(user, organization, role)
+        group = role_group_get_or_create(organization=organization, role=role)
+        _member_role_group_set(user, organization, group)
         if created or previous != role:
             audit_event_record(
                 action=AuditAction.MEMBERSHIP_SET,
@@ -53,9 +66,10 @@ def membership_set_role(
 
 
 def membership_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
-    """Remove a member and every permission the role gave them, with an audit event."""
+    """Remove a member from the organization and from its role groups, with an audit event."""
     with transaction.atomic():
-        _sync_permissions(membership.user, membership.organization, None)
+        _organization_lock(membership.organization)
+        _member_role_group_set(membership.user, membership.organization, None)
         audit_event_record(
             action=AuditAction.MEMBERSHIP_REMOVE,
             actor=actor,
