@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages bench-training screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages bench-training record-histories screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -65,6 +65,11 @@ bench-start-latency: install
 # An onboarding's end-to-end time while two retrains train, against its time alone.
 bench-training: install
 	@$(PY) tests/bench/bench_training_isolation.py
+
+# The determinism guard's fixtures: a real history of every workflow type in every scenario
+# (tests/histories/<type>/<scenario>.json), replayed by tests/temporal/test_replay.py.
+record-histories: install
+	@$(PY) tests/histories/record.py
 
 # The web server's CPU cost of 50 run pages following their runs live.
 bench-live-pages: install
