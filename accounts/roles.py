@@ -20,8 +20,9 @@ MANAGE_MEMBERS = "manage_members"
 
 ORGANIZATION_PERMISSIONS = [
     (VIEW_RUNS, "See the organization's runs, their history and its audit log"),
-    (RUN_STANDARD_WORKFLOWS, "Start and cancel client onboarding and platform sync"),
-    (RUN_SENSITIVE_WORKFLOWS, "Start and cancel EYES retraining and retention campaigns"),
+    # Which workflow types need which is said by each type's unit (orchestration.workflows).
+    (RUN_STANDARD_WORKFLOWS, "Start and cancel standard workflows"),
+    (RUN_SENSITIVE_WORKFLOWS, "Start and cancel sensitive workflows"),
     (MANAGE_RUNS, "Terminate and retry runs, and run bulk actions"),
     (VIEW_CONFIGURATION, "View the Temporal configuration"),
     (MANAGE_MEMBERS, "Add, change and remove the organization's members"),
@@ -37,12 +38,4 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OPERATOR: frozenset(_OPERATOR),
     Role.MANAGER: frozenset(_MANAGER),
     Role.ADMIN: frozenset(_ADMIN),
-}
-
-# Which permission starts (and cancels) each workflow type.
-WORKFLOW_PERMISSIONS: dict[str, str] = {
-    "client-onboarding": RUN_STANDARD_WORKFLOWS,
-    "platform-sync": RUN_STANDARD_WORKFLOWS,
-    "eyes-retrain": RUN_SENSITIVE_WORKFLOWS,
-    "retention-campaign": RUN_SENSITIVE_WORKFLOWS,
 }

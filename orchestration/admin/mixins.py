@@ -1,7 +1,6 @@
 from django.contrib import admin
 
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 
 
 class ReadOnlyAdminMixin:
@@ -25,7 +24,7 @@ class OrganizationScopedMixin:
         return (
             user.is_active
             and user.is_staff
-            and (user.is_superuser or organizations_for(user, VIEW_RUNS).exists())
+            and (user.is_superuser or authorization.views_somewhere(user))
         )
 
     def has_view_permission(self, request, obj=None):

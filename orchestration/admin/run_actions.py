@@ -9,8 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from accounts.permissions import has_organization_permission
-from accounts.roles import MANAGE_RUNS, WORKFLOW_PERMISSIONS
+from orchestration import authorization
 from orchestration.api.serializers import validated_retry_params
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import WorkflowRun
@@ -52,17 +51,14 @@ class RunAction:
         return self.label(run) if self.label else self.verb.capitalize()
 
 
-def _manages(user: AbstractBaseUser, run: WorkflowRun) -> bool:
-    return has_organization_permission(user, run.organization, MANAGE_RUNS)
+_manages = authorization.may_manage
 
 
 def _may_cancel(user: AbstractBaseUser, run: WorkflowRun) -> bool:
     return (
         run.status == Status.RUNNING
         and run.cancel_requested_at is None
-        and has_organization_permission(
-            user, run.organization, WORKFLOW_PERMISSIONS[run.workflow_type]
-        )
+        and authorization.may_cancel(user, run)
     )
 
 

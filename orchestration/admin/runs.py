@@ -18,13 +18,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from accounts.permissions import organizations_for
-from accounts.roles import (
-    MANAGE_RUNS,
-    RUN_SENSITIVE_WORKFLOWS,
-    RUN_STANDARD_WORKFLOWS,
-    VIEW_RUNS,
-    WORKFLOW_PERMISSIONS,
-)
+from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.api.serializers import WorkflowRunSerializer
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowRun
@@ -34,11 +29,11 @@ from orchestration.selectors.runs import workflow_run_list, workflow_run_records
 from orchestration.services.runs import workflow_run_start
 from orchestration.templatetags.console import duration
 from orchestration.temporal.bridge import WorkflowNotFound, get_bridge
-from orchestration.temporal.shared import WorkflowType
+from orchestration.workflows.registry import UNITS
 
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin
 from .run_actions import ACTION_ERRORS, RUN_ACTIONS, RunAction, actions_for
-from .start_forms import START_FORMS
+from .start_forms import start_form_class
 
 # htmx stops polling when a fragment answers 286.
 STOP_POLLING = 286
@@ -232,15 +227,11 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     # --- permissions for actions ----------------------------------------------------------
 
-    def _holds_any(self, request, *codenames: str) -> bool:
-        user = request.user
-        return user.is_superuser or any(organizations_for(user, c).exists() for c in codenames)
-
     def has_cancel_permission(self, request):
-        return self._holds_any(request, RUN_STANDARD_WORKFLOWS, RUN_SENSITIVE_WORKFLOWS)
+        return authorization.cancels_somewhere(request.user)
 
     def has_manage_permission(self, request):
-        return self._holds_any(request, MANAGE_RUNS)
+        return authorization.manages_somewhere(request.user)
 
     # --- actions, each behind a confirmation page -----------------------------------------
 
@@ -373,21 +364,13 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     # --- start pages --------------------------------------------------------------------
 
-    def startable_types(self, request) -> list[str]:
-        return [
-            workflow_type
-            for workflow_type in WorkflowType
-            if request.user.is_superuser
-            or organizations_for(request.user, WORKFLOW_PERMISSIONS[workflow_type]).exists()
-        ]
-
     def start_view(self, request, workflow_type: str):
-        if workflow_type not in START_FORMS:
+        if workflow_type not in UNITS:
             raise Http404("No such workflow type.")
-        if workflow_type not in self.startable_types(request):
+        if workflow_type not in authorization.startable_types(request.user):
             raise PermissionDenied
-        form_class = START_FORMS[workflow_type]
-        form = form_class(request.POST or None, request=request)
+        unit = UNITS[workflow_type]
+        form = start_form_class(unit)(request.POST or None, request=request)
         if request.method == "POST" and form.is_valid():
             serializer = form.validated_serializer
             try:
@@ -395,7 +378,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                     user=request.user,
                     organization=serializer.validated_data["organization"],
                     workflow_type=workflow_type,
-                    params=serializer.workflow_params(),
+                    params=serializer.params(),
                 )
             except TemporalUnavailable as error:
                 form.add_error(
@@ -409,7 +392,8 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                 )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Start {workflow_type.replace('-', ' ')}",
+            "title": f"Start {unit.label.lower()}",
+            "description": unit.definition.description,
             "opts": self.model._meta,
             "form": form,
             "workflow_type": workflow_type,
@@ -419,7 +403,8 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     # --- the run list -------------------------------------------------------------------
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "startable_types": self.startable_types(request)}
+        startable = [UNITS[name] for name in authorization.startable_types(request.user)]
+        extra_context = {**(extra_context or {}), "startable_units": startable}
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:

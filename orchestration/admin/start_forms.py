@@ -1,52 +1,59 @@
-"""Admin forms to start each workflow type, validated by the same serializers as the API."""
+"""The admin's start pages, generated from each unit's start serializer: one form field per
+serializer field (a nested serializer's fields are named `<parent>__<child>`), the cleaned
+form turned back into the API's request body and validated by the serializer itself."""
 
 from django import forms
-from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
+from django.core.exceptions import PermissionDenied
+from django.utils.text import capfirst
+from rest_framework import serializers
+from rest_framework.fields import empty
 
-from accounts.permissions import organizations_for
-from accounts.roles import WORKFLOW_PERMISSIONS
-from orchestration.api.serializers import START_SERIALIZERS, EyesParamsSerializer
+from orchestration import authorization
 from orchestration.models import Client
-from orchestration.temporal.shared import Channel, EyesModel, Platform, WorkflowType
+from orchestration.workflows.core import OrganizationClientField, WorkflowUnit
+
+NESTED = "__"
 
 
 class WorkflowStartForm(forms.Form):
-    workflow_type: WorkflowType
+    unit: WorkflowUnit
 
     organization = forms.ModelChoiceField(queryset=None, to_field_name="slug")
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
-        organizations = self.allowed_organizations()
+        organizations = authorization.start_organizations(request.user, self.unit.name)
         self.fields["organization"].queryset = organizations
         # A choice of one is no choice: preselect it rather than make the user pick it.
         offered = list(organizations[:2])
         if len(offered) == 1:
             self.fields["organization"].initial = offered[0]
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField) and field.queryset is None:
+                field.queryset = self._clients(organizations)
+                field.label_from_instance = lambda c: f"{c.name} ({c.organization.slug})"
         self.validated_serializer = None
 
-    def allowed_organizations(self):
-        """Organizations where this user may start this workflow type."""
-        return organizations_for(self.request.user, WORKFLOW_PERMISSIONS[self.workflow_type])
+    @staticmethod
+    def _clients(organizations):
+        return Client.objects.filter(organization__in=organizations).select_related("organization")
 
     def api_data(self) -> dict:
         """The cleaned form as the API's request body."""
-        data = dict(self.cleaned_data)
-        data["organization"] = data["organization"].slug
-        return data
+        return _body(self.unit.start_serializer(), self.cleaned_data)
 
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        serializer = START_SERIALIZERS[self.workflow_type](
+        serializer = self.unit.start_serializer(
             data=self.api_data(), context={"request": self.request}
         )
         try:
             valid = serializer.is_valid()
-        except DRFPermissionDenied as denied:
-            raise forms.ValidationError(str(denied.detail)) from None
+        except PermissionDenied as denied:
+            raise forms.ValidationError(str(denied)) from None
         if not valid:
             self._add_api_errors(serializer.errors)
         else:
@@ -56,68 +63,95 @@ class WorkflowStartForm(forms.Form):
     def _add_api_errors(self, errors: dict, prefix: str = "") -> None:
         for field, messages in errors.items():
             if isinstance(messages, dict):
-                self._add_api_errors(messages, prefix=f"{field}.")
+                self._add_api_errors(messages, prefix=f"{prefix}{field}{NESTED}")
                 continue
-            target = field if field in self.fields else None
-            label = "" if target else f"{prefix}{field}: "
+            target = f"{prefix}{field}"
+            label = ""
+            if target not in self.fields:
+                target, label = None, f"{prefix.replace(NESTED, '.')}{field}: "
             for message in messages:
                 self.add_error(target, f"{label}{message}")
 
 
-class ClientOnboardingForm(WorkflowStartForm):
-    workflow_type = WorkflowType.CLIENT_ONBOARDING
-    name = forms.CharField(max_length=200)
-    email = forms.EmailField()
-    platforms = forms.MultipleChoiceField(
-        choices=Platform.choices(), widget=forms.CheckboxSelectMultiple
+def start_form_class(unit: WorkflowUnit) -> type[WorkflowStartForm]:
+    """The start form of `unit`, from its serializer's fields."""
+    serializer = unit.start_serializer()
+    fields = _form_fields(serializer, skip={"organization"})  # the base form's own field
+    return type(
+        f"{unit.definition.input.__name__}Form", (WorkflowStartForm,), {"unit": unit, **fields}
     )
 
-    def api_data(self) -> dict:
-        data = super().api_data()
-        client = {key: data.pop(key) for key in ("name", "email", "platforms")}
-        return {**data, "client": client}
+
+def _form_fields(
+    serializer: serializers.Serializer,
+    prefix: str = "",
+    required: bool = True,
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, forms.Field]:
+    fields: dict[str, forms.Field] = {}
+    for name, field in serializer.fields.items():
+        if field.read_only or name in skip:
+            continue
+        if isinstance(field, serializers.Serializer):
+            nested = f"{prefix}{name}{NESTED}"
+            fields |= _form_fields(field, nested, required=required and field.required)
+        else:
+            fields[f"{prefix}{name}"] = form_field(field, required=required and field.required)
+    return fields
 
 
-class PlatformSyncForm(WorkflowStartForm):
-    workflow_type = WorkflowType.PLATFORM_SYNC
-    client = forms.ModelChoiceField(queryset=None)
-    platform = forms.ChoiceField(choices=Platform.choices())
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = Client.objects.filter(
-            organization__in=self.allowed_organizations()
-        ).select_related("organization")
-        self.fields["client"].label_from_instance = lambda c: f"{c.name} ({c.organization.slug})"
-
-    def api_data(self) -> dict:
-        data = super().api_data()
-        return {**data, "client": data["client"].pk}
-
-
-class EyesRetrainForm(WorkflowStartForm):
-    workflow_type = WorkflowType.EYES_RETRAIN
-    model = forms.ChoiceField(choices=EyesModel.choices())
-    epochs = forms.IntegerField(initial=EyesParamsSerializer().fields["epochs"].default)
-    clusters = forms.IntegerField(
-        initial=EyesParamsSerializer().fields["clusters"].default,
-        help_text="For clustering: the number of segments.",
+def form_field(field: serializers.Field, *, required: bool) -> forms.Field:
+    """The Django form field that edits what `field` validates. An unknown kind of field is a
+    TypeError, which the registry test meets before any user does."""
+    initial = field.initial if field.initial is not None else field.default
+    options = {
+        "required": required and field.default is empty,
+        "label": capfirst(field.label or field.field_name.replace("_", " ")),
+        "help_text": field.help_text or "",
+        "initial": None if initial is empty else initial,
+    }
+    if isinstance(field, OrganizationClientField):
+        return forms.ModelChoiceField(queryset=None, **options)
+    if isinstance(field, serializers.ChoiceField):
+        return forms.ChoiceField(choices=list(field.choices.items()), **options)
+    if isinstance(field, serializers.ListField) and isinstance(
+        field.child, serializers.ChoiceField
+    ):
+        return forms.MultipleChoiceField(
+            choices=list(field.child.choices.items()),
+            widget=forms.CheckboxSelectMultiple,
+            **options,
+        )
+    if isinstance(field, serializers.EmailField):
+        return forms.EmailField(**options)
+    if isinstance(field, serializers.CharField):
+        return forms.CharField(max_length=field.max_length, **options)
+    if isinstance(field, serializers.IntegerField):
+        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **options)
+    if isinstance(field, serializers.FloatField):
+        return forms.FloatField(min_value=field.min_value, max_value=field.max_value, **options)
+    if isinstance(field, serializers.BooleanField):
+        return forms.BooleanField(**{**options, "required": False})
+    raise TypeError(
+        f"The admin has no form field for a {type(field).__name__} ({field.field_name})."
     )
 
-    def api_data(self) -> dict:
-        data = super().api_data()
-        params = {key: data.pop(key) for key in ("epochs", "clusters")}
-        return {**data, "params": params}
 
-
-class RetentionCampaignForm(WorkflowStartForm):
-    workflow_type = WorkflowType.RETENTION_CAMPAIGN
-    name = forms.CharField(max_length=200)
-    channel = forms.ChoiceField(choices=Channel.choices())
-    min_churn_risk = forms.FloatField(initial=0.6, help_text="From 0 to 1.")
-
-
-START_FORMS: dict[str, type[WorkflowStartForm]] = {
-    form.workflow_type: form
-    for form in (ClientOnboardingForm, PlatformSyncForm, EyesRetrainForm, RetentionCampaignForm)
-}
+def _body(serializer: serializers.Serializer, cleaned: dict, prefix: str = "") -> dict:
+    """Cleaned form values in the shape of `serializer`'s body; blank optional values are
+    left out, so the serializer's defaults apply."""
+    body = {}
+    for name, field in serializer.fields.items():
+        key = f"{prefix}{name}"
+        if isinstance(field, serializers.Serializer):
+            body[name] = _body(field, cleaned, prefix=f"{key}{NESTED}")
+            continue
+        value = cleaned.get(key)
+        if value in (None, "", []) and not field.required:
+            continue
+        if isinstance(field, serializers.SlugRelatedField):
+            value = getattr(value, field.slug_field)
+        elif isinstance(field, OrganizationClientField):
+            value = value.pk
+        body[name] = value
+    return body

@@ -1,12 +1,12 @@
 import django_filters
 
 from orchestration.models import AuditEvent, WorkflowRun
-from orchestration.temporal.shared import WorkflowType
+from orchestration.workflows.choices import workflow_type_choices
 
 
 class WorkflowRunFilter(django_filters.FilterSet):
     organization = django_filters.CharFilter(field_name="organization__slug")
-    workflow_type = django_filters.ChoiceFilter(choices=WorkflowType.choices())
+    workflow_type = django_filters.ChoiceFilter(choices=workflow_type_choices)
     status = django_filters.ChoiceFilter(choices=WorkflowRun.Status.choices)
     started_by = django_filters.CharFilter(field_name="started_by__username")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -1,138 +1,11 @@
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 
-from accounts.models import Organization
-from accounts.permissions import has_organization_permission
-from accounts.roles import WORKFLOW_PERMISSIONS
-from orchestration.models import AuditEvent, Client, Integration, WorkflowRun
-from orchestration.temporal.shared import Channel, EyesModel, Platform, WorkflowType
-
-
-class StrictSerializer(serializers.Serializer):
-    """Rejects fields it doesn't know, so a typo is a 400 instead of silently ignored."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class WorkflowStartSerializer(StrictSerializer):
-    """Common to every start: the organization, checked for the caller's permission before
-    anything else is validated, so a caller learns nothing about organizations it can't use."""
-
-    workflow_type: WorkflowType
-
-    organization = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Organization.objects.all(),
-        error_messages={"does_not_exist": "No organization with the slug {value}."},
-    )
-
-    def validate_organization(self, organization: Organization) -> Organization:
-        user = self.context["request"].user
-        if not has_organization_permission(
-            user, organization, WORKFLOW_PERMISSIONS[self.workflow_type]
-        ):
-            raise exceptions.PermissionDenied(
-                f"You may not run {self.workflow_type} workflows in {organization.slug}."
-            )
-        return organization
-
-    def workflow_params(self) -> dict:
-        """The workflow's own input, as JSON, without the organization."""
-        data = dict(self.validated_data)
-        data.pop("organization")
-        return data
-
-    @classmethod
-    def data_from_params(cls, params: dict) -> dict:
-        """The request body (less the organization) that `workflow_params` came from."""
-        return dict(params)
-
-
-class OnboardingClientSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    email = serializers.EmailField()
-    platforms = serializers.ListField(
-        child=serializers.ChoiceField(choices=Platform.choices()), allow_empty=False
-    )
-
-    def validate_platforms(self, platforms: list[str]) -> list[str]:
-        if len(set(platforms)) != len(platforms):
-            raise serializers.ValidationError("Each platform may be listed once.")
-        return platforms
-
-
-class ClientOnboardingStartSerializer(WorkflowStartSerializer):
-    workflow_type = WorkflowType.CLIENT_ONBOARDING
-    client = OnboardingClientSerializer()
-
-    def workflow_params(self) -> dict:
-        return dict(self.validated_data["client"])
-
-    @classmethod
-    def data_from_params(cls, params: dict) -> dict:
-        return {"client": dict(params)}
-
-
-class PlatformSyncStartSerializer(WorkflowStartSerializer):
-    workflow_type = WorkflowType.PLATFORM_SYNC
-    client = serializers.IntegerField(min_value=1)
-    platform = serializers.ChoiceField(choices=Platform.choices())
-
-    def validate(self, data):
-        if Integration.objects.filter(
-            client_id=data["client"],
-            client__organization=data["organization"],
-            platform=data["platform"],
-        ).exists():
-            return data
-        # Say precisely what is wrong; only bad input pays for these queries.
-        client = Client.objects.filter(pk=data["client"], organization=data["organization"]).first()
-        if client is None:
-            raise serializers.ValidationError(
-                {"client": [f"No client with id {data['client']} in {data['organization'].slug}."]}
-            )
-        raise serializers.ValidationError(
-            {"platform": [f"{client.name} has no {data['platform']} integration."]}
-        )
-
-    def workflow_params(self) -> dict:
-        return {
-            "client_id": self.validated_data["client"],
-            "platform": self.validated_data["platform"],
-        }
-
-    @classmethod
-    def data_from_params(cls, params: dict) -> dict:
-        return {"client": params["client_id"], "platform": params["platform"]}
-
-
-class EyesParamsSerializer(StrictSerializer):
-    epochs = serializers.IntegerField(min_value=1, max_value=1_000_000, default=20)
-    clusters = serializers.IntegerField(min_value=2, max_value=20, default=4)
-
-
-class EyesRetrainStartSerializer(WorkflowStartSerializer):
-    workflow_type = WorkflowType.EYES_RETRAIN
-    model = serializers.ChoiceField(choices=EyesModel.choices())
-    params = EyesParamsSerializer(required=False)
-
-    def workflow_params(self) -> dict:
-        params = self.validated_data.get("params") or EyesParamsSerializer().to_internal_value({})
-        return {"model": self.validated_data["model"], "params": dict(params)}
-
-
-class RetentionCampaignStartSerializer(WorkflowStartSerializer):
-    workflow_type = WorkflowType.RETENTION_CAMPAIGN
-    name = serializers.CharField(max_length=200)
-    channel = serializers.ChoiceField(choices=Channel.choices())
-    min_churn_risk = serializers.FloatField(min_value=0.0, max_value=1.0)
+from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.workflows.core import StrictSerializer
+from orchestration.workflows.registry import get_unit
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
@@ -180,17 +53,6 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     def get_temporal_ui_url(self, run: WorkflowRun) -> str:
         base = settings.TEMPORAL_UI_URL.rstrip("/")
         return f"{base}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows/{run.workflow_id}"
-
-
-START_SERIALIZERS: dict[str, type[WorkflowStartSerializer]] = {
-    serializer.workflow_type: serializer
-    for serializer in (
-        ClientOnboardingStartSerializer,
-        PlatformSyncStartSerializer,
-        EyesRetrainStartSerializer,
-        RetentionCampaignStartSerializer,
-    )
-}
 
 
 class PendingActivitySerializer(serializers.Serializer):
@@ -304,10 +166,11 @@ def _merge(base: dict, overrides: dict) -> dict:
 
 
 def validated_retry_params(*, run: WorkflowRun, overrides: dict, context: dict) -> dict:
-    """A retry's workflow input: the run's input with `overrides` (in the start body's shape)
-    applied, validated exactly like a start. Raises ValidationError with field errors."""
-    start_serializer = START_SERIALIZERS[run.workflow_type]
-    data = _merge(start_serializer.data_from_params(run.input), overrides)
-    start = start_serializer(data={**data, "organization": run.organization.slug}, context=context)
+    """A retry's input: the run's input as its start body, with `overrides` (in the body's
+    shape) applied, validated again by the type's start serializer. Raises ValidationError
+    with field errors."""
+    serializer_class = get_unit(run.workflow_type).start_serializer
+    body = serializer_class().to_representation({**run.input, "organization": run.organization})
+    start = serializer_class(data=_merge(body, overrides), context=context)
     start.is_valid(raise_exception=True)
-    return start.workflow_params()
+    return start.params()

@@ -1,7 +1,10 @@
-"""API routes. Paths match with or without a trailing slash."""
+"""API routes. Paths match with or without a trailing slash. One start route per registered
+workflow type, all served by the one start view."""
 
 from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from orchestration.workflows.registry import UNITS
 
 from . import views
 
@@ -16,25 +19,13 @@ urlpatterns = [
     re_path(r"^temporal/health/?$", views.HealthView.as_view(), name="temporal-health"),
     re_path(r"^temporal/configuration/?$", views.ConfigurationView.as_view(), name="configuration"),
     re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
-    re_path(
-        rf"{WORKFLOWS}/client-onboarding/?$",
-        views.ClientOnboardingStartView.as_view(),
-        name="start-client-onboarding",
-    ),
-    re_path(
-        rf"{WORKFLOWS}/platform-sync/?$",
-        views.PlatformSyncStartView.as_view(),
-        name="start-platform-sync",
-    ),
-    re_path(
-        rf"{WORKFLOWS}/eyes-retrain/?$",
-        views.EyesRetrainStartView.as_view(),
-        name="start-eyes-retrain",
-    ),
-    re_path(
-        rf"{WORKFLOWS}/retention-campaign/?$",
-        views.RetentionCampaignStartView.as_view(),
-        name="start-retention-campaign",
+    *(
+        re_path(
+            rf"{WORKFLOWS}/{name}/?$",
+            views.WorkflowStartView.as_view(unit=unit),
+            name=f"start-{name}",
+        )
+        for name, unit in UNITS.items()
     ),
     re_path(
         rf"{WORKFLOWS}/{WORKFLOW_ID}/status/?$",

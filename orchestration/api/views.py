@@ -13,12 +13,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_CONFIGURATION
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.selectors.runs import audit_event_list, workflow_run_list
 from orchestration.services.policies import workflow_policies
@@ -29,9 +27,19 @@ from orchestration.services.runs import (
     workflow_run_terminate,
 )
 from orchestration.temporal.bridge import get_bridge
+from orchestration.workflows.core import WorkflowUnit
+from orchestration.workflows.registry import UNITS
 
 from . import serializers as s
 from .filters import AuditEventFilter, WorkflowRunFilter
+from .permissions import (
+    CanCancelRun,
+    CanManageRun,
+    CanStartSomewhere,
+    CanViewConfiguration,
+    CanViewRun,
+)
+from .schema import WorkflowStartSchema
 
 ERROR = s.ErrorSerializer
 UNAVAILABLE = OpenApiResponse(
@@ -83,10 +91,36 @@ class HealthView(generics.GenericAPIView):
         )
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "Idempotency-Key",
+            str,
+            OpenApiParameter.HEADER,
+            description="Repeat-safe starts: a key already used returns the original run.",
+        )
+    ],
+    responses={
+        202: s.WorkflowRunSerializer,
+        200: OpenApiResponse(s.WorkflowRunSerializer, description="Idempotent replay."),
+        400: BAD_INPUT,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+        503: UNAVAILABLE,
+    },
+)
 class WorkflowStartView(generics.GenericAPIView):
-    """POST starts a run. An `Idempotency-Key` header already used by this organization for
-    this workflow type answers 200 with the original run instead of starting another (or,
-    when that run failed to start, starts it again and answers 202)."""
+    """POST starts a run of the URL's workflow type, its body validated by the type's start
+    serializer. An `Idempotency-Key` header already used by this organization for this
+    workflow type answers 200 with the original run instead of starting another (or, when
+    that run failed to start, starts it again and answers 202)."""
+
+    unit: WorkflowUnit | None = None  # set per URL (urls.py), one route per registered type
+    permission_classes = [CanStartSomewhere]
+    schema = WorkflowStartSchema()
+
+    def get_serializer_class(self):
+        return self.unit.start_serializer
 
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -94,8 +128,8 @@ class WorkflowStartView(generics.GenericAPIView):
         run, created = workflow_run_start(
             user=request.user,
             organization=serializer.validated_data["organization"],
-            workflow_type=serializer.workflow_type,
-            params=serializer.workflow_params(),
+            workflow_type=self.unit.name,
+            params=serializer.params(),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
         output = s.WorkflowRunSerializer(run, context=self.get_serializer_context())
@@ -104,51 +138,10 @@ class WorkflowStartView(generics.GenericAPIView):
         )
 
 
-def _start_schema(serializer_class):
-    return extend_schema(
-        request=serializer_class,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Repeat-safe starts: a key already used returns the original run.",
-            )
-        ],
-        responses={
-            202: s.WorkflowRunSerializer,
-            200: OpenApiResponse(s.WorkflowRunSerializer, description="Idempotent replay."),
-            400: BAD_INPUT,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            503: UNAVAILABLE,
-        },
-    )
-
-
-@_start_schema(s.ClientOnboardingStartSerializer)
-class ClientOnboardingStartView(WorkflowStartView):
-    serializer_class = s.ClientOnboardingStartSerializer
-
-
-@_start_schema(s.PlatformSyncStartSerializer)
-class PlatformSyncStartView(WorkflowStartView):
-    serializer_class = s.PlatformSyncStartSerializer
-
-
-@_start_schema(s.EyesRetrainStartSerializer)
-class EyesRetrainStartView(WorkflowStartView):
-    serializer_class = s.EyesRetrainStartSerializer
-
-
-@_start_schema(s.RetentionCampaignStartSerializer)
-class RetentionCampaignStartView(WorkflowStartView):
-    serializer_class = s.RetentionCampaignStartSerializer
-
-
 class RunQuerysetMixin:
     """Runs the caller may see; another organization's run is a 404, never a 403."""
 
+    permission_classes = [CanViewRun]
     serializer_class = s.WorkflowRunSerializer
     lookup_field = "workflow_id"
 
@@ -189,6 +182,8 @@ class WorkflowRunCancelView(RunQuerysetMixin, generics.GenericAPIView):
     """Request cancellation. 202: Temporal accepted the request; the run becomes CANCELED
     when the workflow acknowledges it. 409 when the run isn't running."""
 
+    permission_classes = [CanCancelRun]
+
     @extend_schema(
         request=None,
         responses={202: s.WorkflowRunSerializer, **RUN_OPERATION_ERRORS},
@@ -201,6 +196,8 @@ class WorkflowRunCancelView(RunQuerysetMixin, generics.GenericAPIView):
 
 class WorkflowRunTerminateView(RunQuerysetMixin, generics.GenericAPIView):
     """Terminate a running run at once, with a reason (managers and admins)."""
+
+    permission_classes = [CanManageRun]
 
     @extend_schema(
         request=s.TerminateSerializer,
@@ -219,6 +216,8 @@ class WorkflowRunTerminateView(RunQuerysetMixin, generics.GenericAPIView):
 class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
     """Start a new run with a finished run's input, optionally overriding fields; the new
     input is validated like a start, and the new run links back through `retry_of`."""
+
+    permission_classes = [CanManageRun]
 
     @extend_schema(
         request=s.RetrySerializer,
@@ -291,11 +290,13 @@ class WorkflowRunHistoryView(RunQuerysetMixin, generics.GenericAPIView):
     }
 )
 class ConfigurationView(generics.GenericAPIView):
-    """Temporal connection settings and the effective workflow policies (managers, admins)."""
+    """Temporal connection settings and, for each workflow type, its label, the permission
+    that starts it and its effective policy (managers, admins)."""
+
+    permission_classes = [CanViewConfiguration]
 
     def get(self, request):
-        if not organizations_for(request.user, VIEW_CONFIGURATION).exists():
-            raise PermissionDenied("Viewing the configuration needs the manager or admin role.")
+        policies = workflow_policies()
         return Response(
             {
                 "temporal": {
@@ -306,8 +307,13 @@ class ConfigurationView(generics.GenericAPIView):
                     "rpc_timeout_seconds": settings.TEMPORAL_RPC_TIMEOUT,
                 },
                 "workflows": {
-                    workflow_type: asdict(policy)
-                    for workflow_type, policy in workflow_policies().items()
+                    name: {
+                        "label": unit.label,
+                        "description": unit.definition.description,
+                        "permission": unit.permission,
+                        **asdict(policies[name]),
+                    }
+                    for name, unit in UNITS.items()
                 },
             }
         )

@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import orchestration.temporal.shared
+import orchestration.workflows.choices
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -45,7 +46,7 @@ class Migration(migrations.Migration):
             name='WorkflowRun',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('workflow_type', models.CharField(choices=orchestration.temporal.shared.WorkflowType.choices, max_length=32)),
+                ('workflow_type', models.CharField(choices=orchestration.workflows.choices.workflow_type_choices, max_length=32)),
                 ('workflow_id', models.CharField(max_length=200, unique=True)),
                 ('run_id', models.CharField(blank=True, max_length=64)),
                 ('status', models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('COMPLETED', 'Completed'), ('FAILED', 'Failed'), ('CANCELED', 'Canceled'), ('TERMINATED', 'Terminated'), ('TIMED_OUT', 'Timed out'), ('START_FAILED', 'Start failed')], db_index=True, default='PENDING', max_length=16)),

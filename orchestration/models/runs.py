@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from orchestration.temporal.shared import WorkflowType
+from orchestration.workflows.choices import workflow_type_choices
 
 
 class WorkflowRun(models.Model):
@@ -25,7 +25,7 @@ class WorkflowRun(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="runs"
     )
-    workflow_type = models.CharField(max_length=32, choices=WorkflowType.choices)
+    workflow_type = models.CharField(max_length=32, choices=workflow_type_choices)
     workflow_id = models.CharField(max_length=200, unique=True)
     run_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(

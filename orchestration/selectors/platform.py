@@ -14,7 +14,6 @@ from orchestration.models import (
     SyncedRecord,
     WorkflowRun,
 )
-from orchestration.temporal.shared import WorkflowType
 
 # How each platform model reaches its organization.
 _ORGANIZATION_PATH = {
@@ -96,9 +95,10 @@ def client_record_counts(*, client: Client) -> dict[str, int]:
 
 
 def client_run_list(*, client: Client) -> QuerySet[WorkflowRun]:
-    """The runs that touched the client: the onboarding that created it and its syncs."""
-    syncs = Q(workflow_type=WorkflowType.PLATFORM_SYNC, input__client_id=client.pk)
+    """The runs that touched the client: the one that created it and every run whose input
+    names it (syncs, offboarding)."""
+    named = Q(input__client_id=client.pk)
     # A client made outside a run (seed data) has no creator: `pk=None` then matches nothing.
     return WorkflowRun.objects.filter(
-        Q(pk=client.created_by_run_id) | syncs, organization=client.organization_id
+        Q(pk=client.created_by_run_id) | named, organization=client.organization_id
     ).order_by("-created_at")

@@ -1,11 +1,10 @@
-"""The effective workflow policies: the table in shared.py with settings' overrides applied."""
-
-import copy
+"""The effective workflow policies: each unit's policy with settings' overrides applied."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from orchestration.temporal.shared import POLICIES, WorkflowPolicy
+from orchestration.temporal.shared import WorkflowPolicy
+from orchestration.workflows import registry
 
 _WORKFLOW_FIELDS = {
     "execution_timeout_seconds",
@@ -23,7 +22,7 @@ def workflow_policy(workflow_type: str) -> WorkflowPolicy:
     `settings.TEMPORAL_WORKFLOW_POLICIES[type]` may override the workflow fields and, under
     "activities", an activity's `start_to_close_seconds` and `heartbeat_seconds`.
     """
-    policy = copy.deepcopy(POLICIES[workflow_type])
+    policy = registry.get_unit(workflow_type).definition.policy()
     overrides = dict(settings.TEMPORAL_WORKFLOW_POLICIES.get(workflow_type, {}))
     activity_overrides = overrides.pop("activities", {})
     unknown = set(overrides) - _WORKFLOW_FIELDS
@@ -41,4 +40,4 @@ def workflow_policy(workflow_type: str) -> WorkflowPolicy:
 
 
 def workflow_policies() -> dict[str, WorkflowPolicy]:
-    return {workflow_type: workflow_policy(workflow_type) for workflow_type in POLICIES}
+    return {workflow_type: workflow_policy(workflow_type) for workflow_type in registry.UNITS}

@@ -12,37 +12,28 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.permissions import has_organization_permission
-from accounts.roles import MANAGE_RUNS, WORKFLOW_PERMISSIONS
-from orchestration import metrics
+from orchestration import authorization, metrics
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import AuditEvent, WorkflowRun
-from orchestration.temporal import shared
 from orchestration.temporal.bridge import (
     Execution,
     WorkflowAlreadyStarted,
     WorkflowNotFound,
     get_bridge,
 )
+from orchestration.temporal.shared import RunStatusReport
+from orchestration.workflows import registry
 
 from .audit import AuditAction, audit_event_record
 from .policies import workflow_policy
 
 logger = logging.getLogger(__name__)
 Status = WorkflowRun.Status
-
-INPUT_TYPES: dict[str, type[shared.WorkflowInput]] = {
-    shared.WorkflowType.CLIENT_ONBOARDING: shared.ClientOnboardingInput,
-    shared.WorkflowType.PLATFORM_SYNC: shared.PlatformSyncInput,
-    shared.WorkflowType.EYES_RETRAIN: shared.EyesRetrainInput,
-    shared.WorkflowType.RETENTION_CAMPAIGN: shared.RetentionCampaignInput,
-}
 
 # Legal status changes. Terminal states are final, except START_FAILED, which Temporal's own
 # word (a workflow report or reconcile) may correct when a start we gave up on did go through.
@@ -70,18 +61,6 @@ TEMPORAL_STATUS = {
     "TERMINATED": Status.TERMINATED,
     "TIMED_OUT": Status.TIMED_OUT,
 }
-
-
-def _require_permission(user: AbstractBaseUser, organization: Organization, codename: str) -> None:
-    if not has_organization_permission(user, organization, codename):
-        raise PermissionDenied(f"Your role in {organization.slug} does not allow this.")
-
-
-def _require_workflow_permission(
-    user: AbstractBaseUser, organization: Organization, workflow_type: str
-) -> None:
-    if not has_organization_permission(user, organization, WORKFLOW_PERMISSIONS[workflow_type]):
-        raise PermissionDenied(f"You may not run {workflow_type} workflows in {organization.slug}.")
 
 
 def _set_status(run: WorkflowRun, status: str, **fields: Any) -> list[str]:
@@ -116,16 +95,17 @@ def workflow_run_start(
 ) -> tuple[WorkflowRun, bool]:
     """Record a run and start its workflow. Returns (run, created).
 
-    Guarantees: the caller holds the type's permission in the organization (PermissionDenied
-    otherwise); the PENDING row and its audit event commit together before Temporal is asked;
+    `params` is what the type's start serializer validated (its unit builds the workflow's
+    input from it). Guarantees: the type is registered (UnknownWorkflowType otherwise); the
+    caller holds the type's permission in the organization (PermissionDenied otherwise); the
+    PENDING row and its audit event commit together before Temporal is asked;
     the workflow id is derived from the row, so a repeated start can't make a second
     execution; an `idempotency_key` already used in this organization for this type returns
     the original run with created=False, or, if that run failed to start, starts it again;
     when Temporal is unreachable the run ends START_FAILED with an audit event and
     TemporalUnavailable is raised.
     """
-    workflow_type = shared.WorkflowType(workflow_type)
-    _require_workflow_permission(user, organization, workflow_type)
+    authorization.require_start(user, organization, workflow_type)
     if idempotency_key:
         existing = _replay(user, organization, workflow_type, idempotency_key)
         if existing is not None:
@@ -190,8 +170,8 @@ def _replay(
 
 def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
     policy = workflow_policy(run.workflow_type)
-    arg = INPUT_TYPES[run.workflow_type](
-        run=str(run.pk), organization_id=run.organization_id, policy=policy, **run.input
+    arg = registry.get_unit(run.workflow_type).build_input(
+        run_pk=str(run.pk), organization_id=run.organization_id, policy=policy, params=run.input
     )
     began = time.perf_counter()
     try:
@@ -302,7 +282,7 @@ def workflow_run_cancel(*, user: AbstractBaseUser, run: WorkflowRun) -> Workflow
     when Temporal can't be reached the request is withdrawn, audited as failed, and
     TemporalUnavailable raised. The run becomes CANCELED when the workflow reports it.
     """
-    _require_workflow_permission(user, run.organization, run.workflow_type)
+    authorization.require_cancel(user, run)
     with transaction.atomic(durable=True):
         run = _lock_running(run, "cancelled")
         if run.cancel_requested_at is not None:
@@ -340,7 +320,7 @@ def workflow_run_terminate(*, user: AbstractBaseUser, run: WorkflowRun, reason: 
     reason = reason.strip()
     if not reason:
         raise ValueError("A reason is required to terminate a run.")
-    _require_permission(user, run.organization, MANAGE_RUNS)
+    authorization.require_manage(user, run)
     with transaction.atomic(durable=True):
         run = _lock_running(run, "terminated")
         audit_event_record(
@@ -379,7 +359,7 @@ def workflow_run_retry(
     input with some fields overridden). Managers and admins only; a run that hasn't finished
     raises RunStateConflict.
     """
-    _require_permission(user, run.organization, MANAGE_RUNS)
+    authorization.require_manage(user, run)
     if not run.is_terminal:
         raise RunStateConflict(f"Only a finished run can be retried; this one is {run.status}.")
     new_run, _ = workflow_run_start(
@@ -395,7 +375,7 @@ def workflow_run_retry(
 def workflow_run_refresh(*, user: AbstractBaseUser, run: WorkflowRun) -> str | None:
     """Ask Temporal about one open run now and record what it says (an explicit refresh).
     Returns the new status, or None when the row already agreed."""
-    _require_permission(user, run.organization, MANAGE_RUNS)
+    authorization.require_manage(user, run)
     if run.is_terminal and run.status != Status.START_FAILED:
         return None
     try:
@@ -407,7 +387,7 @@ def workflow_run_refresh(*, user: AbstractBaseUser, run: WorkflowRun) -> str | N
     return workflow_run_reconcile(run=run, execution=execution)
 
 
-def workflow_run_record_status(*, report: shared.RunStatusReport) -> WorkflowRun:
+def workflow_run_record_status(*, report: RunStatusReport) -> WorkflowRun:
     """Record what a workflow reported about itself: its step and, at the end, its outcome.
 
     Idempotent (reports are retried); a report that would leave a final state is logged and

@@ -1,9 +1,13 @@
-"""The activities: sync functions run on the worker's thread pool, each a thin call into a
-service. Before and after each call the thread's database connections are released: none is
-left inside a transaction, whatever ended the call (`connections.release_connections`).
+"""How the console's activities run (`console_activity`), and its own two: status reports
+and reconcile. Each workflow type's activities live in its unit
+(`orchestration/workflows/<type>/activities.py`): sync functions run on the worker's thread
+pool, each a thin call into a service. Before and after each call the thread's database
+connections are released: none is left inside a transaction, whatever ended the call
+(`connections.release_connections`).
 Long activities heartbeat, which is how a cancellation reaches them."""
 
 import functools
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,7 +15,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
 from orchestration.exceptions import DATABASE_ERRORS
-from orchestration.platform import services as platform
 from orchestration.platform.errors import DataValidationError
 from orchestration.services.runs import (
     workflow_run_record_activity_attempt,
@@ -24,34 +27,33 @@ from .connections import release_connections
 from .heartbeats import beat, heartbeats_kept
 from .shared import (
     INTERRUPTED_ERROR_TYPE,
+    RECONCILE_RUNS,
+    REPORT_RUN_STATUS,
     VALIDATION_ERROR_TYPE,
-    Activity,
-    CampaignResult,
-    ClientOnboardingInput,
-    ClientRef,
-    EyesRetrainInput,
-    PlatformSyncInput,
-    RetentionCampaignInput,
-    RetrainResult,
     RunStatusReport,
-    SyncResult,
+    Step,
     failure_message,
 )
 
 F = TypeVar("F", bound=Callable)
-# The activities that are a run's steps, whose attempts the run's row records.
-RUN_STEPS = set(Activity) - {Activity.REPORT_RUN_STATUS, Activity.RECONCILE_RUNS}
 
 
-def console_activity(name: Activity) -> Callable[[F], F]:
-    """Register `fn` as activity `name` with connection hygiene, heartbeats kept while it
-    runs, and non-retryable validation errors."""
+def console_activity(step: Step | str) -> Callable[[F], F]:
+    """Register `fn` as the activity of `step` (a run's step; its attempts are recorded on
+    the run) or of the console's own activity named `step`, with connection hygiene,
+    heartbeats kept while it runs, and non-retryable validation errors. A function whose
+    signature doesn't match its step's stub fails here, at import."""
+    run_step = isinstance(step, Step)
+    name = step.name if isinstance(step, Step) else step
 
     def decorate(fn: F) -> F:
+        if isinstance(step, Step):
+            _check_signature(fn, step)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             release_connections()
-            if name in RUN_STEPS and activity.info().attempt > 1:
+            if run_step and activity.info().attempt > 1:
                 _record_retry_started()
             try:
                 with heartbeats_kept():
@@ -60,7 +62,7 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                 _count("omnify_activity_outcomes", activity=name, outcome="invalid")
                 # An expected outcome: one log line, not the SDK's WARNING with a traceback
                 # (it logs BENIGN failures at DEBUG).
-                activity.logger.info("%s refused its input: %s", name.value, error)
+                activity.logger.info("%s refused its input: %s", name, error)
                 raise ApplicationError(
                     str(error),
                     type=VALIDATION_ERROR_TYPE,
@@ -71,7 +73,7 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                 _count("omnify_activity_outcomes", activity=name, outcome="cancelled")
                 raise
             except DATABASE_ERRORS as error:
-                if name not in RUN_STEPS:
+                if not run_step:
                     raise  # status reports retry on their own; reconcile runs again anyway
                 # Busy (another writer kept SQLite's lock) or down: not the step's fault, so
                 # not one of its attempts; the workflow schedules it again after a pause.
@@ -83,20 +85,33 @@ def console_activity(name: Activity) -> Callable[[F], F]:
                 ) from error
             except Exception as error:
                 _count("omnify_activity_outcomes", activity=name, outcome="failed")
-                if name in RUN_STEPS:
+                if run_step:
                     _record_attempt(error)
                 raise
             else:
                 _count("omnify_activity_outcomes", activity=name, outcome="succeeded")
-                if activity.info().attempt > 1 and name in RUN_STEPS:
+                if activity.info().attempt > 1 and run_step:
                     _record_attempt(None)
                 return result
             finally:
                 release_connections()
 
-        return activity.defn(name=name.value)(wrapper)
+        return activity.defn(name=name)(wrapper)
 
     return decorate
+
+
+def _check_signature(fn: Callable, step: Step) -> None:
+    hints = typing.get_type_hints(fn)
+    returns = hints.pop("return", None)
+    arguments = list(hints.values())
+    expected = [step.arg] if step.arg is not None else []
+    if arguments != expected or returns != step.result:
+        raise TypeError(
+            f"Activity {fn.__qualname__} doesn't match its step {step.name}: it takes "
+            f"{arguments} and returns {returns}; the step takes {expected} and returns "
+            f"{step.result}."
+        )
 
 
 def _count(metric: str, **attributes: str) -> None:
@@ -134,7 +149,7 @@ def _record_retry_started() -> None:
         activity.logger.exception("Could not record the retry of %s", info.activity_type)
 
 
-def _heartbeat(progress: str, *resume_details: Any) -> None:
+def heartbeat(progress: str, *resume_details: Any) -> None:
     beat(progress, *resume_details)
     # The SDK also raises into the thread on cancellation; checking here stops at a clean
     # point between steps even when that is disabled or late.
@@ -142,7 +157,7 @@ def _heartbeat(progress: str, *resume_details: Any) -> None:
         raise CancelledError("Cancelled while running.")
     if activity.is_worker_shutdown():
         # Stop at a clean point and hand the checkpoint over: non-retryable, so it costs no
-        # attempt; the workflow schedules the step again (see workflows.py).
+        # attempt; the workflow schedules the step again (see workflows/base.py).
         raise ApplicationError(
             "The worker is shutting down; the step resumes on another worker.",
             *resume_details,
@@ -151,84 +166,14 @@ def _heartbeat(progress: str, *resume_details: Any) -> None:
         )
 
 
-def _resume_checkpoint(given: str | None) -> str | None:
+def resume_checkpoint(given: str | None) -> str | None:
     """The checkpoint a retried attempt heartbeated last (Temporal keeps heartbeat details
     across attempts), else the one the workflow passed in after an interruption."""
     details = activity.info().heartbeat_details
     return details[1] if len(details) > 1 and details[1] else given
 
 
-@console_activity(Activity.VALIDATE_CLIENT_DATA)
-def validate_client_data(input: ClientOnboardingInput) -> int:
-    client = platform.client_onboarding_validate(
-        run_pk=input.run,
-        organization_id=input.organization_id,
-        name=input.name,
-        email=input.email,
-        platforms=input.platforms,
-    )
-    return client.pk
-
-
-@console_activity(Activity.SETUP_CLIENT_INTEGRATIONS)
-def setup_client_integrations(ref: ClientRef) -> list[str]:
-    return platform.client_integrations_setup(client_id=ref.client_id, platforms=ref.platforms)
-
-
-@console_activity(Activity.CREATE_CLIENT_DASHBOARD)
-def create_client_dashboard(ref: ClientRef) -> int:
-    return platform.client_dashboard_create(client_id=ref.client_id).pk
-
-
-@console_activity(Activity.SYNC_PLATFORM_DATA)
-def sync_platform_data(input: PlatformSyncInput) -> SyncResult:
-    records, created = platform.platform_records_sync(
-        organization_id=input.organization_id,
-        client_id=input.client_id,
-        platform=input.platform,
-        heartbeat=_heartbeat,
-    )
-    return SyncResult(
-        client_id=input.client_id, platform=input.platform, records=records, created=created
-    )
-
-
-@console_activity(Activity.RETRAIN_EYES_MODEL)
-def retrain_eyes_model(input: EyesRetrainInput) -> RetrainResult:
-    version = platform.eyes_model_retrain(
-        run_pk=input.run,
-        organization_id=input.organization_id,
-        model=input.model,
-        params=input.params,
-        heartbeat=_heartbeat,
-        checkpoint=_resume_checkpoint(input.checkpoint),
-    )
-    return RetrainResult(
-        model_version_id=version.pk,
-        model=version.kind,
-        version=version.version,
-        training_rows=version.training_rows,
-        metrics=version.metrics,
-    )
-
-
-@console_activity(Activity.CREATE_RETENTION_CAMPAIGN)
-def create_retention_campaign(input: RetentionCampaignInput) -> CampaignResult:
-    campaign = platform.retention_campaign_create(
-        run_pk=input.run,
-        organization_id=input.organization_id,
-        name=input.name,
-        channel=input.channel,
-        min_churn_risk=input.min_churn_risk,
-    )
-    return CampaignResult(
-        campaign_id=campaign.pk,
-        audience_size=campaign.audience.count(),
-        scored_with_model_version=campaign.scored_with.version if campaign.scored_with else None,
-    )
-
-
-@console_activity(Activity.RECONCILE_RUNS)
+@console_activity(RECONCILE_RUNS)
 def reconcile_runs() -> int:
     changes = workflow_runs_reconcile()
     for run, status in changes:
@@ -236,7 +181,7 @@ def reconcile_runs() -> int:
     return len(changes)
 
 
-@console_activity(Activity.REPORT_RUN_STATUS)
+@console_activity(REPORT_RUN_STATUS)
 def report_run_status(report: RunStatusReport) -> None:
     workflow_run_record_status(report=report)
     if report.status != "RUNNING":
@@ -247,13 +192,5 @@ def report_run_status(report: RunStatusReport) -> None:
         )
 
 
-ACTIVITIES = [
-    validate_client_data,
-    setup_client_integrations,
-    create_client_dashboard,
-    sync_platform_data,
-    retrain_eyes_model,
-    create_retention_campaign,
-    report_run_status,
-    reconcile_runs,
-]
+# The console's own activities, served by every worker beside the units' activities.
+CONSOLE_ACTIVITIES = [report_run_status, reconcile_runs]

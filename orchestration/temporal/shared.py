@@ -1,15 +1,21 @@
-"""Names, inputs, results and policies shared by the workflows, activities and the console.
+"""What every workflow type is made of, and what they share: steps, policies, the input
+envelope, status reports and the error types. Each type's own names, inputs and results live
+in its unit (`orchestration/workflows/<type>/definition.py`).
 
 Imported by the sandboxed workflow code: keep Django (and anything with side effects) out.
 """
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 class _Choices(StrEnum):
     """A StrEnum whose members may name their label, as Django's TextChoices do:
-    `GA4 = "ga4", "GA4"`. Without one, the label is the value in words ("Client onboarding")."""
+    `GA4 = "ga4", "GA4"`. Without one, the label is the value in words ("Clustering")."""
 
     label: str
 
@@ -22,13 +28,6 @@ class _Choices(StrEnum):
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(member.value, member.label) for member in cls]
-
-
-class WorkflowType(_Choices):
-    CLIENT_ONBOARDING = "client-onboarding"
-    PLATFORM_SYNC = "platform-sync"
-    EYES_RETRAIN = "eyes-retrain"
-    RETENTION_CAMPAIGN = "retention-campaign"
 
 
 class Platform(_Choices):
@@ -48,22 +47,6 @@ class Channel(_Choices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
     PUSH = "push", "Push"
-
-
-class Activity(StrEnum):
-    VALIDATE_CLIENT_DATA = "validate_client_data"
-    SETUP_CLIENT_INTEGRATIONS = "setup_client_integrations"
-    CREATE_CLIENT_DASHBOARD = "create_client_dashboard"
-    SYNC_PLATFORM_DATA = "sync_platform_data"
-    RETRAIN_EYES_MODEL = "retrain_eyes_model"
-    CREATE_RETENTION_CAMPAIGN = "create_retention_campaign"
-    REPORT_RUN_STATUS = "report_run_status"
-    RECONCILE_RUNS = "reconcile_runs"
-
-
-# CPU-bound steps run on a task queue of their own, served by worker slots and threads of
-# their own: training never holds the slots that status reports and short steps need.
-TRAINING_ACTIVITIES = frozenset({Activity.RETRAIN_EYES_MODEL})
 
 
 def training_task_queue(task_queue: str) -> str:
@@ -125,37 +108,54 @@ MINUTE = 60
 # attempt retried, whatever the step (heartbeats.py keeps every activity heartbeating).
 HEARTBEAT = 20
 
-POLICIES: dict[str, WorkflowPolicy] = {
-    WorkflowType.CLIENT_ONBOARDING: WorkflowPolicy(
-        execution_timeout_seconds=20 * MINUTE,
-        maximum_attempts=3,
-        activities=[
-            ActivityPolicy(Activity.VALIDATE_CLIENT_DATA, 5 * MINUTE, HEARTBEAT),
-            ActivityPolicy(Activity.SETUP_CLIENT_INTEGRATIONS, 10 * MINUTE, HEARTBEAT),
-            ActivityPolicy(Activity.CREATE_CLIENT_DASHBOARD, 5 * MINUTE, HEARTBEAT),
-        ],
-    ),
-    WorkflowType.PLATFORM_SYNC: WorkflowPolicy(
-        execution_timeout_seconds=30 * MINUTE,
-        maximum_attempts=3,
-        activities=[ActivityPolicy(Activity.SYNC_PLATFORM_DATA, 20 * MINUTE, HEARTBEAT)],
-    ),
-    WorkflowType.EYES_RETRAIN: WorkflowPolicy(
-        execution_timeout_seconds=60 * MINUTE,
-        maximum_attempts=2,
-        activities=[ActivityPolicy(Activity.RETRAIN_EYES_MODEL, 45 * MINUTE, heartbeat_seconds=10)],
-    ),
-    WorkflowType.RETENTION_CAMPAIGN: WorkflowPolicy(
-        execution_timeout_seconds=10 * MINUTE,
-        maximum_attempts=3,
-        activities=[ActivityPolicy(Activity.CREATE_RETENTION_CAMPAIGN, 5 * MINUTE, HEARTBEAT)],
-    ),
-}
+
+@dataclass(frozen=True)
+class Step(Generic[A, R]):
+    """A typed stub of one activity: its name, what it takes and returns, and its timeouts.
+    The workflow calls it through `ConsoleWorkflow._activity(step, arg)`; the unit's
+    activity implements it (`console_activity(step)` checks the signature at import)."""
+
+    name: str
+    arg: type[A] | None
+    result: type[R] | Any
+    start_to_close_seconds: int
+    heartbeat_seconds: int = HEARTBEAT
+    # CPU-bound steps run on the training task queue, served by worker slots and threads of
+    # their own: training never holds the slots that status reports and short steps need.
+    training: bool = False
+
+    def policy(self) -> "ActivityPolicy":
+        return ActivityPolicy(self.name, self.start_to_close_seconds, self.heartbeat_seconds)
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    """The Django-free half of a workflow type: its name (the Temporal workflow type, also in
+    workflow ids), input and result dataclasses, steps in order, and policy."""
+
+    name: str
+    label: str
+    description: str
+    input: type["WorkflowInput"]
+    result: type
+    steps: tuple[Step, ...]
+    execution_timeout_seconds: int
+    maximum_attempts: int
+
+    def policy(self) -> "WorkflowPolicy":
+        return WorkflowPolicy(
+            execution_timeout_seconds=self.execution_timeout_seconds,
+            maximum_attempts=self.maximum_attempts,
+            activities=[step.policy() for step in self.steps],
+        )
+
 
 # Status reports are short database writes; they retry on their own schedule so a brief
 # database outage doesn't fail an otherwise finished run.
 REPORT_TIMEOUT_SECONDS = 30
 REPORT_MAXIMUM_ATTEMPTS = 10
+REPORT_RUN_STATUS = "report_run_status"
+RECONCILE_RUNS = "reconcile_runs"
 
 
 @dataclass
@@ -166,66 +166,9 @@ class WorkflowInput:
 
 
 @dataclass
-class ClientOnboardingInput(WorkflowInput):
-    name: str
-    email: str
-    platforms: list[str]
-
-
-@dataclass
-class ClientRef:
-    run: str
-    client_id: int
-    platforms: list[str]
-
-
-@dataclass
-class PlatformSyncInput(WorkflowInput):
-    client_id: int
-    platform: str
-
-
-@dataclass
-class SyncResult:
-    client_id: int
-    platform: str
-    records: int
-    created: int
-
-
-@dataclass
-class EyesRetrainInput(WorkflowInput):
-    model: str
-    params: dict = field(default_factory=dict)
-    # Where an interrupted training left off (set by the workflow when it resumes the step).
-    checkpoint: str | None = None
-
-
-@dataclass
-class RetrainResult:
-    model_version_id: int
-    model: str
-    version: int
-    training_rows: int
-    metrics: dict
-
-
-@dataclass
-class RetentionCampaignInput(WorkflowInput):
-    name: str
-    channel: str
-    min_churn_risk: float
-
-
-@dataclass
-class CampaignResult:
-    campaign_id: int
-    audience_size: int
-    scored_with_model_version: int | None
-
-
-@dataclass
 class RunStatusReport:
+    """What a workflow tells the console about itself (the `report_run_status` activity)."""
+
     run: str
     status: str  # a WorkflowRun.Status value
     current_step: str = ""

@@ -1,4 +1,5 @@
-"""Builds the console's Temporal worker: every workflow and activity on one task queue."""
+"""Builds the console's Temporal worker: every registered unit's workflow and activities (and
+the console's own) on one task queue, and the training task queue's worker."""
 
 import contextlib
 import threading
@@ -9,9 +10,19 @@ from django.db import connections
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .activities import ACTIVITIES
-from .shared import TRAINING_ACTIVITIES, training_task_queue
-from .workflows import WORKFLOWS
+from orchestration.workflows.core import activity_name
+from orchestration.workflows.registry import UNITS
+
+from .activities import CONSOLE_ACTIVITIES
+from .maintenance import ReconcileRunsWorkflow
+from .shared import training_task_queue
+
+WORKFLOWS = [*(unit.workflow for unit in UNITS.values()), ReconcileRunsWorkflow]
+ACTIVITIES = [*(fn for unit in UNITS.values() for fn in unit.activities), *CONSOLE_ACTIVITIES]
+_TRAINING_STEPS = {
+    step.name for unit in UNITS.values() for step in unit.definition.steps if step.training
+}
+TRAINING_ACTIVITIES = [fn for fn in ACTIVITIES if activity_name(fn) in _TRAINING_STEPS]
 
 
 def build_worker(
@@ -43,8 +54,7 @@ def build_training_worker(
         client,
         task_queue=training_task_queue(task_queue),
         workflows=[],
-        # Each activity function is named after its activity (see activities.py).
-        activities=[fn for fn in ACTIVITIES if fn.__name__ in TRAINING_ACTIVITIES],
+        activities=TRAINING_ACTIVITIES,
         slots=slots,
         shutdown_grace_seconds=shutdown_grace_seconds,
     )

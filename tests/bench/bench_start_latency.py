@@ -48,7 +48,10 @@ import httpx  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from orchestration.temporal.devserver import DevServer, free_port, port_in_use  # noqa: E402
-from orchestration.temporal.shared import POLICIES, PlatformSyncInput, WorkflowType  # noqa: E402
+from orchestration.workflows.platform_sync.definition import (  # noqa: E402
+    DEFINITION,
+    PlatformSyncInput,
+)
 
 HOST = "127.0.0.1"
 ORGANIZATION = "acme"
@@ -188,12 +191,12 @@ class SdkStarter:
         self.task_queue = task_queue
         self.organization_id = organization_id
         self.client_id = client_id
-        self.policy = POLICIES[WorkflowType.PLATFORM_SYNC]
+        self.policy = DEFINITION.policy()
 
     async def _start(self) -> None:
         run = uuid.uuid4()
         await self.client.start_workflow(
-            WorkflowType.PLATFORM_SYNC.value,
+            DEFINITION.name,
             PlatformSyncInput(
                 run=str(run),
                 organization_id=self.organization_id,

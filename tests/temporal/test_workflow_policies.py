@@ -1,4 +1,4 @@
-"""The workflow policy table (`shared.POLICIES`), rule by rule, on the Java time-skipping server.
+"""Every unit's workflow policy, rule by rule, on the Java time-skipping server.
 
 The workflows and the test server are real; the activities are fakes registered under the
 real activity names, so nothing here touches Django's database. Each test gets its own test
@@ -28,6 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,25 +47,38 @@ from temporalio.worker import Worker
 
 from orchestration.temporal.shared import (
     INTERRUPTED_ERROR_TYPE,
-    POLICIES,
+    REPORT_RUN_STATUS,
     VALIDATION_ERROR_TYPE,
-    Activity,
-    CampaignResult,
-    ClientOnboardingInput,
-    ClientRef,
-    EyesRetrainInput,
-    PlatformSyncInput,
     Progress,
-    RetentionCampaignInput,
-    RetrainResult,
     RunStatusReport,
-    SyncResult,
     WorkflowInput,
     WorkflowPolicy,
-    WorkflowType,
     training_task_queue,
 )
-from orchestration.temporal.workflows import WORKFLOWS
+from orchestration.temporal.worker import WORKFLOWS
+from orchestration.workflows.client_onboarding.definition import ClientOnboardingInput, ClientRef
+from orchestration.workflows.eyes_retrain.definition import EyesRetrainInput, RetrainResult
+from orchestration.workflows.platform_sync.definition import PlatformSyncInput, SyncResult
+from orchestration.workflows.registry import UNITS
+from orchestration.workflows.retention_campaign.definition import (
+    CampaignResult,
+    RetentionCampaignInput,
+)
+
+# The registry's types and steps by constant-like names, so the scenarios read as before.
+WorkflowType = StrEnum("WorkflowType", {name.upper().replace("-", "_"): name for name in UNITS})
+Activity = StrEnum(
+    "Activity",
+    {
+        **{
+            step.name.upper(): step.name
+            for unit in UNITS.values()
+            for step in unit.definition.steps
+        },
+        "REPORT_RUN_STATUS": REPORT_RUN_STATUS,
+    },
+)
+POLICIES = {name: unit.definition.policy() for name, unit in UNITS.items()}
 
 T = TypeVar("T")
 
@@ -203,39 +217,39 @@ class Fakes:
             self.events.append(f"{name} cancelled")
             raise
 
-    @activity.defn(name=Activity.VALIDATE_CLIENT_DATA.value)
+    @activity.defn(name=str(Activity.VALIDATE_CLIENT_DATA))
     async def validate_client_data(self, input: ClientOnboardingInput) -> int:
         await self._attempt(Activity.VALIDATE_CLIENT_DATA, input)
         return CLIENT_ID
 
-    @activity.defn(name=Activity.SETUP_CLIENT_INTEGRATIONS.value)
+    @activity.defn(name=str(Activity.SETUP_CLIENT_INTEGRATIONS))
     async def setup_client_integrations(self, ref: ClientRef) -> list[str]:
         await self._attempt(Activity.SETUP_CLIENT_INTEGRATIONS, ref)
         return [f"{platform}-integration" for platform in ref.platforms]
 
-    @activity.defn(name=Activity.CREATE_CLIENT_DASHBOARD.value)
+    @activity.defn(name=str(Activity.CREATE_CLIENT_DASHBOARD))
     async def create_client_dashboard(self, ref: ClientRef) -> int:
         await self._attempt(Activity.CREATE_CLIENT_DASHBOARD, ref)
         return DASHBOARD_ID
 
-    @activity.defn(name=Activity.SYNC_PLATFORM_DATA.value)
+    @activity.defn(name=str(Activity.SYNC_PLATFORM_DATA))
     async def sync_platform_data(self, input: PlatformSyncInput) -> SyncResult:
         await self._attempt(Activity.SYNC_PLATFORM_DATA, input)
         return SyncResult(client_id=input.client_id, platform=input.platform, records=5, created=5)
 
-    @activity.defn(name=Activity.RETRAIN_EYES_MODEL.value)
+    @activity.defn(name=str(Activity.RETRAIN_EYES_MODEL))
     async def retrain_eyes_model(self, input: EyesRetrainInput) -> RetrainResult:
         await self._attempt(Activity.RETRAIN_EYES_MODEL, input)
         return RetrainResult(
             model_version_id=3, model=input.model, version=2, training_rows=90, metrics={}
         )
 
-    @activity.defn(name=Activity.CREATE_RETENTION_CAMPAIGN.value)
+    @activity.defn(name=str(Activity.CREATE_RETENTION_CAMPAIGN))
     async def create_retention_campaign(self, input: RetentionCampaignInput) -> CampaignResult:
         await self._attempt(Activity.CREATE_RETENTION_CAMPAIGN, input)
         return CampaignResult(campaign_id=9, audience_size=42, scored_with_model_version=2)
 
-    @activity.defn(name=Activity.REPORT_RUN_STATUS.value)
+    @activity.defn(name=str(Activity.REPORT_RUN_STATUS))
     async def report_run_status(self, report: RunStatusReport) -> None:
         self.reports.append(report)
         self.events.append(f"report {report.status}")
@@ -370,9 +384,9 @@ async def running(
         ),
     ):
         handle = await env.client.start_workflow(
-            workflow_type.value,
+            str(workflow_type),
             CASES[workflow_type].build(run, policy),
-            id=f"{workflow_type.value}-{run}",
+            id=f"{workflow_type}-{run}",
             task_queue=task_queue,
             execution_timeout=timedelta(seconds=policy.execution_timeout_seconds),
             result_type=dict,
@@ -531,7 +545,7 @@ def test_retryable_failure_is_attempted_maximum_attempts_times_with_growing_back
             assert second > first * 1.5  # exponential, not fixed
 
         last = fakes.reports[-1]
-        assert (last.status, last.error, last.current_step) == ("FAILED", message, step.value)
+        assert (last.status, last.error, last.current_step) == ("FAILED", message, str(step))
         assert [r.status for r in fakes.reports] == ["RUNNING", "FAILED"]
 
     time_skipping.run(scenario())
@@ -635,7 +649,7 @@ def test_stuck_workflow_times_out_at_its_execution_timeout(time_skipping, workfl
         # A timed-out workflow gets no chance to report: the console's last word is RUNNING
         # and it learns of the timeout from Temporal (reconcile/refresh), not from a report.
         assert fakes.reports[-1].status == "RUNNING"
-        assert fakes.reports[-1].current_step == stuck.value
+        assert fakes.reports[-1].current_step == str(stuck)
 
     time_skipping.run(scenario())
 
@@ -727,9 +741,9 @@ def test_silent_attempt_is_retried_after_its_heartbeat_timeout(
 def test_client_onboarding_runs_its_steps_in_order_and_reports_each(time_skipping):
     env = time_skipping.env
     steps = [
-        Activity.VALIDATE_CLIENT_DATA.value,
-        Activity.SETUP_CLIENT_INTEGRATIONS.value,
-        Activity.CREATE_CLIENT_DASHBOARD.value,
+        str(Activity.VALIDATE_CLIENT_DATA),
+        str(Activity.SETUP_CLIENT_INTEGRATIONS),
+        str(Activity.CREATE_CLIENT_DASHBOARD),
     ]
 
     async def scenario() -> None:
@@ -797,7 +811,7 @@ def test_cancelled_workflow_waits_for_the_activity_then_reports_canceled(time_sk
         last = fakes.reports[-1]
         assert (last.status, last.current_step, last.error) == (
             "CANCELED",
-            step.value,
+            str(step),
             "Cancelled on request.",
         )
 

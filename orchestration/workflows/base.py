@@ -1,9 +1,9 @@
-"""The console's workflows. Deterministic, sandboxed, and free of Django.
+"""What every console workflow does around its steps. Deterministic, sandboxed, free of Django.
 
-Every workflow:
+Every workflow (a `ConsoleWorkflow` subclass in its unit, `orchestration/workflows/<type>/`):
   - takes one dataclass input carrying its `WorkflowPolicy` (timeouts, attempts, backoff);
-  - calls its activities by name, each with a start-to-close timeout and a retry policy that
-    never retries `ValidationFailed`;
+  - calls its activities through their typed stubs (`Step`s), each with a start-to-close
+    timeout and a retry policy that never retries `ValidationFailed`;
   - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
     `report_run_status` local activity, so the database follows without polling;
   - schedules a step again, after a growing pause and from the checkpoint it heartbeated,
@@ -16,18 +16,21 @@ Every workflow:
   - never fails because a status report couldn't be delivered: `reconcile_runs` (which the
     worker runs periodically) repairs rows whose workflow couldn't report, timeouts included.
 
-CPU-bound steps (TRAINING_ACTIVITIES) run on the training task queue (`<queue>-training`),
+CPU-bound steps (`Step.training`) run on the training task queue (`<queue>-training`),
 whose worker slots are their own.
 
 Queries: `progress` -> Progress(current_step, steps_done).
 Signals: none; cancellation is Temporal's own cancel request.
+
+Changing what a workflow does changes the commands it issues; histories recorded before the
+change (running workflows, tests/histories/) would no longer replay. Guard such changes with
+`workflow.patched`, as `_activity` does below (README: "Changing a workflow").
 """
 
 import asyncio
 import dataclasses
-from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -42,32 +45,26 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from .shared import (
+    from orchestration.temporal.shared import (
         INTERRUPTED_ERROR_TYPE,
         INTERRUPTION_PAUSE_SECONDS,
         MAX_INTERRUPTIONS,
-        RECONCILE_TIMEOUT_SECONDS,
-        RECONCILE_WORKFLOW,
         REPORT_MAXIMUM_ATTEMPTS,
+        REPORT_RUN_STATUS,
         REPORT_TIMEOUT_SECONDS,
-        TRAINING_ACTIVITIES,
         VALIDATION_ERROR_TYPE,
-        Activity,
-        CampaignResult,
-        ClientOnboardingInput,
-        ClientRef,
-        EyesRetrainInput,
-        PlatformSyncInput,
         Progress,
-        RetentionCampaignInput,
-        RetrainResult,
         RunStatusReport,
-        SyncResult,
+        Step,
         WorkflowInput,
-        WorkflowType,
         failure_message,
         training_task_queue,
     )
+
+In = TypeVar("In", bound=WorkflowInput)
+R = TypeVar("R")
+A = TypeVar("A")  # a step's argument
+S = TypeVar("S")  # a step's result
 
 CANCELED, COMPLETED, FAILED, RUNNING = "CANCELED", "COMPLETED", "FAILED", "RUNNING"
 # workflow.patched id: histories from before steps were resumed after interruptions replay
@@ -90,8 +87,9 @@ def _interruption(error: ActivityError) -> tuple[bool, Any]:
     return True, details[1] if len(details) > 1 else None
 
 
-class _ConsoleWorkflow:
-    """Shared step, reporting and outcome handling. Subclasses implement `_steps`."""
+class ConsoleWorkflow(Generic[In, R]):
+    """Shared step, reporting and outcome handling. Subclasses implement `_steps` and a
+    `@workflow.run` method that returns `await self._execute(input)`."""
 
     def __init__(self) -> None:
         self._current_step = ""
@@ -102,10 +100,10 @@ class _ConsoleWorkflow:
     def progress(self) -> Progress:
         return Progress(current_step=self._current_step, steps_done=list(self._steps_done))
 
-    async def _steps(self, input: Any) -> dict:
+    async def _steps(self, input: In) -> R:
         raise NotImplementedError
 
-    async def _execute(self, input: WorkflowInput) -> dict:
+    async def _execute(self, input: In) -> R:
         self._input = input
         try:
             result = await self._steps(input)
@@ -119,28 +117,29 @@ class _ConsoleWorkflow:
                 raise ApplicationError(message, non_retryable=True) from error
             raise
         self._current_step = ""
-        await self._report(COMPLETED, result=result)
+        await self._report(COMPLETED, result=dataclasses.asdict(result))
         return result
 
-    async def _activity(self, activity: Activity, arg: Any, result_type: type) -> Any:
+    async def _activity(self, stub: Step[A, S], arg: A) -> S:
+        """Run one step: its activity, with the run's policy for it, on its task queue."""
         assert self._input is not None
         policy = self._input.policy
-        step = policy.for_activity(activity)
-        self._current_step = activity.value
+        step = policy.for_activity(stub.name)
+        self._current_step = stub.name
         await self._report(RUNNING)
         task_queue = (
             training_task_queue(workflow.info().task_queue)
-            if activity in TRAINING_ACTIVITIES and workflow.patched(TRAINING_TASK_QUEUE)
+            if stub.training and workflow.patched(TRAINING_TASK_QUEUE)
             else None
         )
         interruptions = 0
         while True:
             try:
                 result = await workflow.execute_activity(
-                    activity.value,
+                    stub.name,
                     arg,
                     task_queue=task_queue,
-                    result_type=result_type,
+                    result_type=stub.result,
                     start_to_close_timeout=timedelta(seconds=step.start_to_close_seconds),
                     heartbeat_timeout=(
                         timedelta(seconds=step.heartbeat_seconds)
@@ -171,12 +170,12 @@ class _ConsoleWorkflow:
                 # Give what interrupted it (a database outage, a rolling deploy) time to pass.
                 pause = min(INTERRUPTION_PAUSE_SECONDS * 2 ** (interruptions - 1), 60)
                 workflow.logger.info(
-                    "%s was interrupted; scheduling it again in %ss", activity.value, pause
+                    "%s was interrupted; scheduling it again in %ss", stub.name, pause
                 )
                 await workflow.sleep(pause)
                 if checkpoint is not None and hasattr(arg, "checkpoint"):
                     arg = dataclasses.replace(arg, checkpoint=checkpoint)
-        self._steps_done.append(activity.value)
+        self._steps_done.append(stub.name)
         # A step that doesn't heartbeat never hears of a cancel and finishes normally; the
         # request is still pending on this task, so honour it before the next step.
         task = asyncio.current_task()
@@ -198,7 +197,7 @@ class _ConsoleWorkflow:
     async def _send_report(self, status: str, *, result: dict | None, error: str) -> None:
         assert self._input is not None
         await workflow.execute_local_activity(
-            Activity.REPORT_RUN_STATUS.value,
+            REPORT_RUN_STATUS,
             RunStatusReport(
                 run=self._input.run,
                 status=status,
@@ -210,83 +209,3 @@ class _ConsoleWorkflow:
             start_to_close_timeout=timedelta(seconds=REPORT_TIMEOUT_SECONDS),
             retry_policy=RetryPolicy(maximum_attempts=REPORT_MAXIMUM_ATTEMPTS),
         )
-
-
-@workflow.defn(name=WorkflowType.CLIENT_ONBOARDING.value)
-class ClientOnboardingWorkflow(_ConsoleWorkflow):
-    """Validate client data -> set up integrations -> create the dashboard."""
-
-    @workflow.run
-    async def run(self, input: ClientOnboardingInput) -> dict:
-        return await self._execute(input)
-
-    async def _steps(self, input: ClientOnboardingInput) -> dict:
-        client_id = await self._activity(Activity.VALIDATE_CLIENT_DATA, input, int)
-        ref = ClientRef(run=input.run, client_id=client_id, platforms=list(input.platforms))
-        integrations = await self._activity(Activity.SETUP_CLIENT_INTEGRATIONS, ref, list[str])
-        dashboard_id = await self._activity(Activity.CREATE_CLIENT_DASHBOARD, ref, int)
-        return {"client_id": client_id, "integrations": integrations, "dashboard_id": dashboard_id}
-
-
-@workflow.defn(name=WorkflowType.PLATFORM_SYNC.value)
-class PlatformSyncWorkflow(_ConsoleWorkflow):
-    """Pull one platform's records for one client into the console's database."""
-
-    @workflow.run
-    async def run(self, input: PlatformSyncInput) -> dict:
-        return await self._execute(input)
-
-    async def _steps(self, input: PlatformSyncInput) -> dict:
-        return asdict(await self._activity(Activity.SYNC_PLATFORM_DATA, input, SyncResult))
-
-
-@workflow.defn(name=WorkflowType.EYES_RETRAIN.value)
-class EyesRetrainWorkflow(_ConsoleWorkflow):
-    """Retrain the organization's EYES clustering or churn model and store a new version."""
-
-    @workflow.run
-    async def run(self, input: EyesRetrainInput) -> dict:
-        return await self._execute(input)
-
-    async def _steps(self, input: EyesRetrainInput) -> dict:
-        return asdict(await self._activity(Activity.RETRAIN_EYES_MODEL, input, RetrainResult))
-
-
-@workflow.defn(name=WorkflowType.RETENTION_CAMPAIGN.value)
-class RetentionCampaignWorkflow(_ConsoleWorkflow):
-    """Create a retention campaign for customers at or above a churn risk."""
-
-    @workflow.run
-    async def run(self, input: RetentionCampaignInput) -> dict:
-        return await self._execute(input)
-
-    async def _steps(self, input: RetentionCampaignInput) -> dict:
-        result = await self._activity(Activity.CREATE_RETENTION_CAMPAIGN, input, CampaignResult)
-        return asdict(result)
-
-
-@workflow.defn(name=RECONCILE_WORKFLOW)
-class ReconcileRunsWorkflow:
-    """Started by the deployment's one reconcile schedule (schedules.py), not per worker:
-    makes the rows of runs that couldn't report (a timeout, a terminate from outside, a lost
-    report) agree with Temporal. Returns how many runs it changed. No queries or signals."""
-
-    @workflow.run
-    async def run(self) -> int:
-        return await workflow.execute_activity(
-            Activity.RECONCILE_RUNS.value,
-            result_type=int,
-            start_to_close_timeout=timedelta(seconds=RECONCILE_TIMEOUT_SECONDS),
-            heartbeat_timeout=timedelta(seconds=30),
-            # The schedule runs it again soon; a failed pass is not worth retrying.
-            retry_policy=RetryPolicy(maximum_attempts=1),
-        )
-
-
-WORKFLOWS = [
-    ClientOnboardingWorkflow,
-    PlatformSyncWorkflow,
-    EyesRetrainWorkflow,
-    RetentionCampaignWorkflow,
-    ReconcileRunsWorkflow,
-]

@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+from accounts.roles import RUN_SENSITIVE_WORKFLOWS
+from orchestration.models import ModelVersion, WorkflowRun
+from orchestration.temporal.shared import EyesModel
+from orchestration.workflows.core import (
+    RunRecord,
+    StrictSerializer,
+    WorkflowStartSerializer,
+    WorkflowUnit,
+)
+
+from .activities import ACTIVITIES
+from .definition import DEFINITION
+from .workflow import EyesRetrainWorkflow
+
+
+class EyesParamsSerializer(StrictSerializer):
+    epochs = serializers.IntegerField(min_value=1, max_value=1_000_000, default=20)
+    clusters = serializers.IntegerField(
+        min_value=2, max_value=20, default=4, help_text="For clustering: the number of segments."
+    )
+
+
+class EyesRetrainStartSerializer(WorkflowStartSerializer):
+    model = serializers.ChoiceField(choices=EyesModel.choices())
+    params = EyesParamsSerializer(required=False)
+
+    def validate(self, data):
+        # The run records the parameters it trained with, defaults included.
+        if "params" not in data:
+            data["params"] = EyesParamsSerializer().run_validation({})
+        return data
+
+
+def records(run: WorkflowRun) -> list[RunRecord]:
+    version = ModelVersion.objects.filter(run=run).first()
+    return [RunRecord("model version", version, "")] if version else []
+
+
+UNIT = WorkflowUnit(
+    definition=DEFINITION,
+    workflow=EyesRetrainWorkflow,
+    activities=ACTIVITIES,
+    start_serializer=EyesRetrainStartSerializer,
+    permission=RUN_SENSITIVE_WORKFLOWS,
+    records=records,
+)

@@ -1,0 +1,53 @@
+from rest_framework import serializers
+
+from accounts.roles import RUN_STANDARD_WORKFLOWS
+from orchestration.models import Client, Integration, WorkflowRun
+from orchestration.temporal.shared import Platform
+from orchestration.workflows.core import (
+    OrganizationClientField,
+    RunRecord,
+    WorkflowStartSerializer,
+    WorkflowUnit,
+)
+
+from .activities import ACTIVITIES
+from .definition import DEFINITION
+from .workflow import PlatformSyncWorkflow
+
+
+class PlatformSyncStartSerializer(WorkflowStartSerializer):
+    client = OrganizationClientField(source="client_id")
+    platform = serializers.ChoiceField(choices=Platform.choices())
+
+    def validate(self, data):
+        organization, client_id = data["organization"], data["client_id"]
+        if Integration.objects.filter(
+            client_id=client_id, client__organization=organization, platform=data["platform"]
+        ).exists():
+            return data
+        # Say precisely what is wrong; only bad input pays for these queries.
+        client = Client.objects.filter(pk=client_id, organization=organization).first()
+        if client is None:
+            raise serializers.ValidationError(
+                {"client": [f"No client with id {client_id} in {organization.slug}."]}
+            )
+        raise serializers.ValidationError(
+            {"platform": [f"{client.name} has no {data['platform']} integration."]}
+        )
+
+
+def records(run: WorkflowRun) -> list[RunRecord]:
+    client = Client.objects.filter(
+        pk=run.input.get("client_id"), organization_id=run.organization_id
+    ).first()
+    return [RunRecord("client", client, run.input.get("platform", ""))] if client else []
+
+
+UNIT = WorkflowUnit(
+    definition=DEFINITION,
+    workflow=PlatformSyncWorkflow,
+    activities=ACTIVITIES,
+    start_serializer=PlatformSyncStartSerializer,
+    permission=RUN_STANDARD_WORKFLOWS,
+    records=records,
+)
