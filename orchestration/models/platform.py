@@ -10,6 +10,7 @@ class Client(models.Model):
     class Status(models.TextChoices):
         ONBOARDING = "onboarding", "Onboarding"
         ACTIVE = "active", "Active"
+        OFFBOARDED = "offboarded", "Offboarded"
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="clients"
@@ -24,6 +25,15 @@ class Client(models.Model):
         on_delete=models.SET_NULL,
         related_name="created_client",
     )
+    offboarded_by_run = models.OneToOneField(
+        "orchestration.WorkflowRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="offboarded_client",
+    )
+    # What offboarding did, step by step (so a retried step answers what it did before).
+    offboarding = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +67,7 @@ class Dashboard(models.Model):
     title = models.CharField(max_length=200)
     widgets = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title

@@ -4,6 +4,7 @@ types (worker, services, API, admin, roles, schema, configuration, README tables
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .client_offboarding.unit import UNIT as CLIENT_OFFBOARDING
 from .client_onboarding.unit import UNIT as CLIENT_ONBOARDING
 from .core import WorkflowUnit
 from .eyes_retrain.unit import UNIT as EYES_RETRAIN
@@ -34,6 +35,7 @@ UNITS: dict[str, WorkflowUnit] = register(
     PLATFORM_SYNC,
     EYES_RETRAIN,
     RETENTION_CAMPAIGN,
+    CLIENT_OFFBOARDING,
 )
 
 

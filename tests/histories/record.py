@@ -109,7 +109,22 @@ INPUTS: dict[str, Callable[[Demo], dict]] = {
         "channel": "email",
         "min_churn_risk": 0.6,
     },
+    "client-offboarding": lambda demo: {"client_id": _leaving_client(demo).pk},
 }
+
+
+def _leaving_client(demo: Demo):
+    """A client of its own for each scenario: a client is offboarded once."""
+    from orchestration.models import Client, Integration
+
+    client = Client.objects.create(
+        organization=demo.organization,
+        name=f"Leaving ({demo.scenario})",
+        email=f"leaving+{demo.scenario}@example.com",
+        status=Client.Status.ACTIVE,
+    )
+    Integration.objects.create(client=client, platform="ga4")
+    return client
 
 
 class RecordingFailed(Exception):

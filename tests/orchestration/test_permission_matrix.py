@@ -7,6 +7,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.workflows.registry import UNITS
 
 pytestmark = pytest.mark.temporal
 BASE = "/api/temporal/workflows"
@@ -25,9 +26,14 @@ START_BODIES = {
         "channel": "email",
         "min_churn_risk": 0.5,
     },
+    "client-offboarding": lambda demo: {"organization": "acme", "client": demo.pk},
 }
 STANDARD = {"acme-operator": 202, "acme-manager": 202, "acme-admin": 202}
 SENSITIVE = {"acme-manager": 202, "acme-admin": 202}
+
+
+def test_the_matrix_covers_every_registered_type():
+    assert set(START_BODIES) == set(UNITS)
 
 
 def expected(allowed: dict, role: str | None, *, refused: int = 403, other_org: int = 403) -> int:

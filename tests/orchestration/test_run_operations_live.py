@@ -182,6 +182,7 @@ def test_schema_is_valid_openapi_3_and_lists_every_endpoint(client):
         "/api/temporal/workflows/platform-sync",
         "/api/temporal/workflows/eyes-retrain",
         "/api/temporal/workflows/retention-campaign",
+        "/api/temporal/workflows/client-offboarding",
         "/api/temporal/workflows/{workflow_id}/status",
         "/api/temporal/workflows/{workflow_id}/history",
         "/api/temporal/workflows/{workflow_id}/cancel",

@@ -165,6 +165,7 @@ def test_the_registry_lists_the_types_in_one_place():
         "platform-sync",
         "eyes-retrain",
         "retention-campaign",
+        "client-offboarding",
     ]
 
 

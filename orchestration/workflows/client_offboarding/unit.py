@@ -1,0 +1,50 @@
+from rest_framework import serializers
+
+from accounts.roles import RUN_SENSITIVE_WORKFLOWS
+from orchestration.models import Client, WorkflowRun
+from orchestration.workflows.core import (
+    OrganizationClientField,
+    RunRecord,
+    WorkflowStartSerializer,
+    WorkflowUnit,
+)
+
+from .activities import ACTIVITIES
+from .definition import DEFINITION
+from .workflow import ClientOffboardingWorkflow
+
+
+class ClientOffboardingStartSerializer(WorkflowStartSerializer):
+    client = OrganizationClientField(
+        source="client_id", help_text="Its integrations, records and dashboard go."
+    )
+
+    def validate(self, data):
+        organization, client_id = data["organization"], data["client_id"]
+        client = Client.objects.filter(pk=client_id, organization=organization).first()
+        if client is None:
+            raise serializers.ValidationError(
+                {"client": [f"No client with id {client_id} in {organization.slug}."]}
+            )
+        if client.status == Client.Status.OFFBOARDED or client.offboarded_by_run_id:
+            raise serializers.ValidationError(
+                {"client": [f"{client.name} is already offboarded or being offboarded."]}
+            )
+        return data
+
+
+def records(run: WorkflowRun) -> list[RunRecord]:
+    client = Client.objects.filter(
+        pk=run.input.get("client_id"), organization_id=run.organization_id
+    ).first()
+    return [RunRecord("client", client, client.get_status_display())] if client else []
+
+
+UNIT = WorkflowUnit(
+    definition=DEFINITION,
+    workflow=ClientOffboardingWorkflow,
+    activities=ACTIVITIES,
+    start_serializer=ClientOffboardingStartSerializer,
+    permission=RUN_SENSITIVE_WORKFLOWS,
+    records=records,
+)
