@@ -4,6 +4,7 @@ form turned back into the API's request body and validated by the serializer its
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.text import capfirst
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -15,8 +16,20 @@ from orchestration.workflows.core import OrganizationClientField, WorkflowUnit
 NESTED = "__"
 
 
+class ClientChoiceField(forms.ModelChoiceField):
+    """A client of the organizations the user may start this type in (set by the form)."""
+
+    def __init__(self, *, offered: Q, **kwargs):
+        self.offered = offered
+        super().__init__(queryset=Client.objects.none(), **kwargs)
+
+    def label_from_instance(self, client: Client) -> str:
+        return f"{client.name} ({client.organization.slug})"
+
+
 class WorkflowStartForm(forms.Form):
     unit: WorkflowUnit
+    required_css_class = "required"  # the admin shows these labels in bold
 
     organization = forms.ModelChoiceField(queryset=None, to_field_name="slug")
 
@@ -30,14 +43,13 @@ class WorkflowStartForm(forms.Form):
         if len(offered) == 1:
             self.fields["organization"].initial = offered[0]
         for field in self.fields.values():
-            if isinstance(field, forms.ModelChoiceField) and field.queryset is None:
-                field.queryset = self._clients(organizations)
-                field.label_from_instance = lambda c: f"{c.name} ({c.organization.slug})"
+            if isinstance(field, ClientChoiceField):
+                field.queryset = (
+                    Client.objects.filter(field.offered, organization__in=organizations)
+                    .select_related("organization")
+                    .order_by("organization__name", "name")
+                )
         self.validated_serializer = None
-
-    @staticmethod
-    def _clients(organizations):
-        return Client.objects.filter(organization__in=organizations).select_related("organization")
 
     def api_data(self) -> dict:
         """The cleaned form as the API's request body."""
@@ -111,7 +123,7 @@ def form_field(field: serializers.Field, *, required: bool) -> forms.Field:
         "initial": None if initial is empty else initial,
     }
     if isinstance(field, OrganizationClientField):
-        return forms.ModelChoiceField(queryset=None, **options)
+        return ClientChoiceField(offered=field.offered, **options)
     if isinstance(field, serializers.ChoiceField):
         return forms.ChoiceField(choices=list(field.choices.items()), **options)
     if isinstance(field, serializers.ListField) and isinstance(

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Model
+from django.db.models import Model, Q
 from rest_framework import serializers
 from temporalio import activity, workflow
 
@@ -36,9 +36,10 @@ class StrictSerializer(serializers.Serializer):
 
 class OrganizationClientField(serializers.IntegerField):
     """The id of one of the organization's clients (the serializer checks whose it is);
-    the admin offers it as a choice of the user's clients."""
+    the admin offers it as a choice of the user's clients, those matching `offered`."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, offered: Q | None = None, **kwargs):
+        self.offered = offered or Q()
         super().__init__(min_value=1, **kwargs)
 
 

@@ -167,3 +167,18 @@ def test_each_step_repeated_answers_what_it_did_the_first_time(orgs, demo_client
         services.client_integrations_revoke(**{**target, "run_pk": str(other_run.pk)})
     with pytest.raises(DataValidationError, match="No client"):
         services.client_integrations_revoke(**{**target, "organization_id": orgs["globex"].pk})
+
+
+@pytest.mark.django_db
+def test_the_start_page_offers_only_clients_that_can_be_offboarded(
+    client, users, orgs, demo_client
+):
+    leaving = Client.objects.create(
+        organization=orgs["acme"], name="Leaving", email="l@acme.example", status="offboarded"
+    )
+    Client.objects.create(organization=orgs["globex"], name="Globex's", email="g@globex.example")
+    client.force_login(users["acme-manager"])
+    page = client.get("/admin/orchestration/workflowrun/start/client-offboarding/")
+    offered = list(page.context["form"].fields["client"].queryset)
+    assert offered == [demo_client]
+    assert leaving not in offered

@@ -1,3 +1,4 @@
+from django.db.models import Q
 from rest_framework import serializers
 
 from accounts.roles import RUN_SENSITIVE_WORKFLOWS
@@ -16,7 +17,9 @@ from .workflow import ClientOffboardingWorkflow
 
 class ClientOffboardingStartSerializer(WorkflowStartSerializer):
     client = OrganizationClientField(
-        source="client_id", help_text="Its integrations, records and dashboard go."
+        source="client_id",
+        help_text="Its integrations, records and dashboard go.",
+        offered=Q(offboarded_by_run=None) & ~Q(status=Client.Status.OFFBOARDED),
     )
 
     def validate(self, data):
