@@ -11,6 +11,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "uvicorn_worker.UvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# The uvicorn workers trust X-Forwarded-For from no one: the console reads it itself, from
+# as many proxies as OMNIFY_TRUSTED_PROXIES says (orchestration.context.client_address).
+forwarded_allow_ips = ""
 # Access lines come from the console's own middleware, as JSON with the request id.
 accesslog = None
 errorlog = "-"

@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 
 from . import metrics
 from .api.errors import database_unavailable
-from .context import RequestContext, request_context
+from .context import RequestContext, client_address, request_context
 from .exceptions import DATABASE_ERRORS
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -16,8 +16,8 @@ access_log = logging.getLogger("omnify.access")
 
 class RequestIdMiddleware:
     """Give every request an id (the caller's X-Request-ID when it is sane), echo it back in
-    the response, make it and the client IP available to the audit log and the logs, and
-    count and log the request."""
+    the response, make it and the client IP (`client_address`: X-Forwarded-For only from
+    trusted proxies) available to the audit log and the logs, and count and log the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,7 +27,7 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_context.set(
-            RequestContext(request_id=request_id, client_ip=request.META.get("REMOTE_ADDR"))
+            RequestContext(request_id=request_id, client_ip=client_address(request))
         )
         began = time.perf_counter()
         try:

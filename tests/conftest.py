@@ -202,11 +202,16 @@ def live(transactional_db, temporal_env, suite_worker):
 
 # --- organizations, users and API clients -----------------------------------------------------
 @pytest.fixture(autouse=True)
-def _fresh_throttles():
-    """Throttle counters live in the cache; one test's logins must not throttle the next."""
-    from django.core.cache import cache
+def _fresh_caches(request):
+    """One test's throttle counts (the database cache) and run page answers (the "local"
+    cache) must not reach the next. The database cache is cleared in tests that have the
+    database: a transactional test's flush leaves its table alone."""
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["local"].clear()
+    if "_django_db_helper" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")
+        caches["default"].clear()
 
 
 @pytest.fixture

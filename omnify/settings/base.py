@@ -16,6 +16,9 @@ Environment variables:
   DATABASE_LOCK_TIMEOUT   seconds a statement waits for a lock (SQLite's write lock, a
                           PostgreSQL row or table lock) before giving up: 503 (default 10
                           on SQLite, 5 on PostgreSQL).
+  OMNIFY_TRUSTED_PROXIES  proxies in front of the console that append to X-Forwarded-For
+                          (default 0: the header is ignored; 1 behind an ingress).
+  OMNIFY_TOKEN_THROTTLE   rate of POST /api/auth/token per client address (default 20/minute).
 """
 
 import os
@@ -186,6 +189,25 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "admin:login"
 
+# --- Client addresses and throttles ----------------------------------------------------------
+# How many proxies in front of the console append the client's address to X-Forwarded-For
+# (an ingress: 1). 0: the header is ignored. Throttles, the login lockout, the audit log and
+# the logs all take the address from orchestration.context.client_address.
+OMNIFY_TRUSTED_PROXIES = int(os.environ.get("OMNIFY_TRUSTED_PROXIES", "0"))
+
+# The default cache is the database, which every process and pod shares: throttle counts kept
+# in a process's memory would allow each gunicorn worker and pod its own rate. Its table is
+# made by a migration (accounts 0004), so every `migrate` has it. What only one process needs
+# and changes every second (the run page's answers from Temporal) lives in "local".
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "omnify_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -196,6 +218,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "orchestration.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The same count of trusted proxies as everything else (orchestration.context.client_address).
+    "NUM_PROXIES": OMNIFY_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "auth-token": os.environ.get("OMNIFY_TOKEN_THROTTLE", "20/minute"),
     },

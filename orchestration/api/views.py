@@ -15,7 +15,6 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.selectors.runs import audit_event_list, workflow_run_list
@@ -40,6 +39,7 @@ from .permissions import (
     CanViewRun,
 )
 from .schema import WorkflowStartSchema
+from .throttling import ClientAddressThrottle
 
 ERROR = s.ErrorSerializer
 UNAVAILABLE = OpenApiResponse(
@@ -56,7 +56,7 @@ RUN_OPERATION_ERRORS = {403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAV
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for an API token. Throttled per client."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientAddressThrottle]
     throttle_scope = "auth-token"
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils import timezone
+from django.utils.connection import ConnectionProxy
 
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowRun
@@ -25,6 +26,12 @@ from orchestration.temporal.bridge import WorkflowNotFound, get_bridge
 PENDING_TTL_SECONDS = 1.0
 OPEN_TIMELINE_TTL_SECONDS = 3.0
 CLOSED_TIMELINE_TTL_SECONDS = 300.0
+
+# This process's memory, not the shared (database) default cache: a page polls every second
+# and each answer lives a second or three, so the database would take a write per open run
+# page per second (SQLite's one write lock, shared with the worker) to save a Temporal call
+# that costs about as much; and the striped locks below are per process anyway.
+cache = ConnectionProxy(caches, "local")
 
 # Striped locks: one Temporal call per key at a time, however many viewers ask at once.
 _LOCKS = [threading.Lock() for _ in range(64)]

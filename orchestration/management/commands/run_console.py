@@ -60,6 +60,9 @@ def web_command(web_server: str, host: str, port: int) -> list[str]:
     return [
         *(sys.executable, "-m", "uvicorn", "omnify.asgi:application"),
         *("--host", host, "--port", str(port), "--no-server-header", "--no-access-log"),
+        # The console reads X-Forwarded-For itself, as OMNIFY_TRUSTED_PROXIES says; uvicorn
+        # would otherwise take it as the peer's address from any local process.
+        "--no-proxy-headers",
     ]
 
 
