@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 
-from accounts.permissions import organizations_for
+from accounts.permissions import organizations_for, users_addable_by
 from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
 
 from .models import Membership, Organization
@@ -41,20 +40,29 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 class MembershipAddForm(forms.ModelForm):
-    """Add a member by username, so organization admins never see a list of every user."""
+    """Add a member by username, so organization admins never see a list of every user.
+
+    Only users `users_addable_by` the admin can be named; any other username, unknown or a
+    member of other organizations only, gets the same answer, so the form tells an
+    organization admin nothing about other tenants' users."""
+
+    UNAVAILABLE = (
+        "No user with this username that you may add: it must be a member of an organization "
+        "you manage, or a new account in no organization yet (a superuser creates accounts)."
+    )
 
     username = forms.CharField(max_length=150)
+    adding_user = None  # the admin's request.user, set by MembershipAdmin.get_form
 
     class Meta:
         model = Membership
         fields = ["username", "organization", "role"]
 
     def clean_username(self):
-        User = get_user_model()
-        try:
-            user = User.objects.get(username=self.cleaned_data["username"])
-        except User.DoesNotExist:
-            raise forms.ValidationError("No user with this username.") from None
+        addable = users_addable_by(self.adding_user)
+        user = addable.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError(self.UNAVAILABLE)
         # On the instance, so model validation reports an existing membership.
         self.instance.user = user
         return user
@@ -63,13 +71,16 @@ class MembershipAddForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role", "organization"]
+    # Only organizations this admin manages (those its members list shows), never others'.
+    list_filter = ["role", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "organization__slug"]
     list_select_related = ["user", "organization"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = MembershipAddForm
+            kwargs["form"] = type(
+                "MembershipAddForm", (MembershipAddForm,), {"adding_user": request.user}
+            )
             kwargs["fields"] = ["username", "organization", "role"]
         return super().get_form(request, obj, change=change, **kwargs)
 

@@ -4,12 +4,14 @@ Every queryset of organization-owned data in the console is filtered through
 `organizations_for(user, codename)`, so tenancy is enforced in one place.
 """
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user
 
 from .models import Organization
+from .roles import MANAGE_MEMBERS
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -45,3 +47,21 @@ def has_organization_permission(user: User, organization: Organization, codename
     if checker is None:
         checker = user._organization_permission_checker = ObjectPermissionChecker(user)
     return checker.has_perm(codename, organization)
+
+
+def users_addable_by(user: User) -> QuerySet:
+    """Users `user` may add to an organization they manage, by username: members of an
+    organization they manage, and accounts in no organization yet (new ones, which only a
+    superuser creates). Superusers may add anyone. Nobody else is visible to an organization
+    admin: not other tenants' users, not superusers."""
+    users = get_user_model().objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return users.none()
+    if user.is_superuser:
+        return users
+    managed = organizations_for(user, MANAGE_MEMBERS)
+    return users.filter(
+        Q(memberships__organization__in=managed) | Q(memberships__isnull=True),
+        is_active=True,
+        is_superuser=False,
+    ).distinct()

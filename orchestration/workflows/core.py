@@ -43,6 +43,9 @@ class OrganizationClientField(serializers.IntegerField):
         super().__init__(min_value=1, **kwargs)
 
 
+NO_SUCH_ORGANIZATION = "No organization with the slug {value} where you may start this workflow."
+
+
 class WorkflowStartSerializer(StrictSerializer):
     """A start's request body: `organization` is the slug of an organization where the
     caller's role may run this workflow type."""
@@ -50,20 +53,24 @@ class WorkflowStartSerializer(StrictSerializer):
     # Its validated data, less the organization, is the run's input exactly as stored and
     # as the workflow's input dataclass holds it (fields may be renamed or flattened with
     # `source`); `to_representation(params)` gives the body back, which is how a retry with
-    # overrides is validated again. The organization is checked for the caller's permission
-    # before anything else is validated, so a caller learns nothing about organizations it
-    # can't use.
+    # overrides is validated again. An organization the caller can't use is the same field
+    # error as one that doesn't exist, and the checks that look into it (whose client) run
+    # only once it passed, so a caller learns nothing about organizations it can't use.
 
     unit: "WorkflowUnit"  # set by the unit
 
     organization = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Organization.objects.all(),
-        error_messages={"does_not_exist": "No organization with the slug {value}."},
+        error_messages={"does_not_exist": NO_SUCH_ORGANIZATION},
     )
 
     def validate_organization(self, organization: Organization) -> Organization:
-        authorization.require_start(self.context["request"].user, organization, self.unit.name)
+        # One answer for a slug that doesn't exist and for an organization the caller has no
+        # role in (or not one that runs this type), so nobody learns which organizations
+        # exist. Callers who may start this type nowhere got a 403 before (CanStartSomewhere).
+        if not authorization.may_start(self.context["request"].user, organization, self.unit.name):
+            raise serializers.ValidationError(NO_SUCH_ORGANIZATION.format(value=organization.slug))
         return organization
 
     def params(self) -> dict:

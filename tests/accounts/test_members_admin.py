@@ -2,8 +2,9 @@
 
 import pytest
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from accounts.permissions import has_organization_permission
+from accounts.services import membership_set_role
 from orchestration.models import AuditEvent
 
 ADD = "/admin/accounts/membership/add/"
@@ -85,3 +86,51 @@ def test_guardian_object_permission_screens_are_not_exposed(acme_admin):
     for model, model_admin in admin.site._registry.items():
         assert model._meta.app_label != "guardian", model
         assert not isinstance(model_admin, GuardedModelAdminMixin), model
+
+
+def test_the_organization_filter_offers_only_organizations_the_admin_manages(
+    acme_admin, orgs, users
+):
+    initech = Organization.objects.create(name="Initech", slug="initech")
+    membership_set_role(organization=initech, user=users["acme-admin"], role="admin")
+    page = acme_admin.get("/admin/accounts/membership/")
+    assert page.status_code == 200
+    spec = next(
+        spec
+        for spec in page.context["cl"].filter_specs
+        if getattr(spec, "field_path", "") == "organization"
+    )
+    offered = {choice["display"] for choice in spec.choices(page.context["cl"])}
+    assert offered == {"All", "Acme Corp", "Initech"}
+    assert "Globex" not in page.content.decode()
+
+
+def add_errors(client, username: str, orgs) -> dict:
+    response = client.post(
+        ADD, {"username": username, "organization": orgs["acme"].pk, "role": "viewer"}
+    )
+    assert response.status_code == 200
+    return dict(response.context["adminform"].form.errors)
+
+
+def test_the_add_form_tells_no_other_tenants_users_apart_from_unknown_ones(
+    acme_admin, orgs, users, django_user_model
+):
+    django_user_model.objects.create_superuser("root", password="pw")
+    before = (Membership.objects.count(), AuditEvent.objects.count())
+    unknown = add_errors(acme_admin, "nobody", orgs)
+    assert list(unknown) == ["username"]
+    assert "you may add" in unknown["username"][0]
+    # A member of another organization only, and a superuser: the very same answer.
+    assert add_errors(acme_admin, "globex-manager", orgs) == unknown
+    assert add_errors(acme_admin, "root", orgs) == unknown
+    assert (Membership.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_a_superuser_adds_anyone(orgs, users, django_user_model, client):
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        ADD, {"username": "globex-manager", "organization": orgs["acme"].pk, "role": "viewer"}
+    )
+    assert response.status_code == 302, response.content
+    assert Membership.objects.filter(user=users["globex-manager"], organization=orgs["acme"])

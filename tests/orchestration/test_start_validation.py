@@ -107,14 +107,33 @@ GOOD = {
         ("acme-viewer", ONBOARDING, 403),
         ("acme-operator", RETRAIN, 403),
         ("acme-operator", CAMPAIGN, 403),
-        ("globex-manager", ONBOARDING, 403),
-        ("globex-manager", RETRAIN, 403),
+        # globex-manager may start these in globex: naming acme is a field error (below).
+        ("globex-manager", ONBOARDING, 400),
+        ("globex-manager", RETRAIN, 400),
         ("outsider", CAMPAIGN, 403),
     ],
 )
 def test_callers_without_the_role_are_refused_and_nothing_is_written(api, username, url, status):
     response = api(username).post(url, GOOD[url], format="json")
     assert response.status_code == status, response.content
+    assert not WorkflowRun.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="workflow.").exists()
+
+
+@pytest.mark.parametrize("url", [ONBOARDING, RETRAIN, CAMPAIGN])
+def test_an_organization_without_a_role_answers_as_one_that_does_not_exist(api, url):
+    """globex-manager learns nothing about acme: naming it answers exactly as naming an
+    organization that doesn't exist (but with its slug)."""
+    caller = api("globex-manager")
+    other = caller.post(url, GOOD[url], format="json")
+    unknown = caller.post(url, {**GOOD[url], "organization": "nope"}, format="json")
+    assert other.status_code == unknown.status_code == 400
+    assert other.json() == {
+        "organization": ["No organization with the slug acme where you may start this workflow."]
+    }
+    assert unknown.json() == {
+        "organization": ["No organization with the slug nope where you may start this workflow."]
+    }
     assert not WorkflowRun.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="workflow.").exists()
 
