@@ -1,13 +1,18 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from knox.models import AuthToken
 
 from accounts.permissions import organizations_for, users_addable_by
 from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
 
-from .models import Membership, Organization
+from .lockouts import login_attempts_reset
+from .models import ApiToken, Membership, Organization
 from .services import membership_remove, membership_set_role
+from .tokens import api_token_revoke
 
 # Role groups (accounts.RoleGroup) are kept by accounts.role_sync: a hand edit would grant or
 # withdraw a role's rights in one organization until the next sync undid it. The groups screen
@@ -134,3 +139,83 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("user", "organization"):
             membership_remove(membership=membership, actor=request.user)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+# knox's own token model is replaced by accounts.ApiToken (KNOX_TOKEN_MODEL); its admin page
+# would show an unused table.
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: superusers see everyone's, other staff their own. Tokens are issued by
+    `POST /api/auth/token` (the secret is shown once, there); here they are revoked, through
+    accounts.tokens, so each revocation is audited."""
+
+    list_display = ["token_key", "name", "user", "created", "expiry"]
+    search_fields = ["name", "token_key", "user__username"]
+    list_select_related = ["user"]
+    fields = ["token_key", "name", "user", "created", "expiry"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "revoke" is the one way, audited
+        return actions
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or request.user.is_superuser or obj.user_id == request.user.pk
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    @admin.action(description="Revoke selected API tokens", permissions=["delete"])
+    def revoke(self, request, queryset):
+        tokens = list(queryset.select_related("user"))
+        for token in tokens:
+            api_token_revoke(token=token, actor=request.user, reason="admin")
+        self.message_user(request, f"Revoked {len(tokens)} API token(s).", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        api_token_revoke(token=obj, actor=request.user, reason="admin")
+
+
+# --- login lockouts ---------------------------------------------------------------------------
+# axes' page of failed logins (superusers, by Django's model permissions): lifting a lockout
+# from here goes through accounts.lockouts, so the audit log names who lifted it.
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    actions = ["unlock", "delete_selected"]
+
+    @admin.action(description="Unlock: forget these failed logins", permissions=["delete"])
+    def unlock(self, request, queryset):
+        count = login_attempts_reset(attempts=queryset, actor=request.user)
+        self.message_user(request, f"Forgot {count} failed-login record(s).", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        login_attempts_reset(attempts=AccessAttempt.objects.filter(pk=obj.pk), actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        login_attempts_reset(attempts=queryset, actor=request.user)

@@ -21,3 +21,11 @@ class AccountsConfig(AppConfig):
         post_delete.connect(
             role_group_deleted, sender=RoleGroup, dispatch_uid="accounts.role_group_deleted"
         )
+
+        from django.contrib.auth import get_user_model
+
+        from . import lockouts, tokens
+
+        # A password change revokes the user's API tokens; lockouts and unlocks are audited.
+        tokens.connect_signals(get_user_model())
+        lockouts.connect_signals()

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from knox.models import AbstractAuthToken
 
 from .roles import ORGANIZATION_PERMISSIONS, Role
 
@@ -71,3 +72,20 @@ class OrganizationUserObjectPermission(UserObjectPermissionBase):
 
 class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox's, with a name). Only a digest of the secret is stored;
+    `token_key` is its first characters, enough to tell tokens apart in lists and the audit
+    log. Issued and revoked only through accounts.tokens."""
+
+    name = models.CharField(
+        max_length=100, blank=True, help_text="What the token is for, e.g. the service using it."
+    )
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} {self.token_key}… of {self.user}"

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from orchestration.temporal.bridge import get_bridge, reset_bridge
 from orchestration.temporal.devserver import DevServer
-from tests.support import WebServer
+from tests.support import WebServer, api_token
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
 
@@ -244,13 +243,16 @@ def users(orgs, django_user_model):
 
 @pytest.fixture
 def api(users):
-    """api("acme-manager") -> an APIClient sending that user's token."""
+    """api("acme-manager") -> an APIClient sending that user's API token (one per user and
+    test)."""
+    tokens: dict[str, str] = {}
 
     def client_for(username: str | None = None) -> APIClient:
         client = APIClient()
         if username:
-            token, _ = Token.objects.get_or_create(user=users[username])
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            if username not in tokens:
+                tokens[username] = api_token(users[username])
+            client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[username]}")
         return client
 
     return client_for

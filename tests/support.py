@@ -27,6 +27,15 @@ def wait_for_status(workflow_id: str, statuses: set[str], timeout: float = 30):
         time.sleep(0.1)
 
 
+def api_token(user) -> str:
+    """A fresh API token (the secret) for `user`, issued without an audit event, so that tests
+    counting events see only what they do."""
+    from accounts.models import ApiToken
+
+    _, secret = ApiToken.objects.create(user=user)
+    return secret
+
+
 def suite_database_url() -> str:
     """The URL of the database the tests run on, for processes the tests start."""
     from django.db import connection

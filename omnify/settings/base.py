@@ -19,9 +19,13 @@ Environment variables:
   OMNIFY_TRUSTED_PROXIES  proxies in front of the console that append to X-Forwarded-For
                           (default 0: the header is ignored; 1 behind an ingress).
   OMNIFY_TOKEN_THROTTLE   rate of POST /api/auth/token per client address (default 20/minute).
+  OMNIFY_TOKEN_TTL_DAYS   lifetime of an API token (default 30).
+  OMNIFY_LOGIN_FAILURE_LIMIT      failed logins per username and address before a lockout (5).
+  OMNIFY_LOGIN_COOLOFF_MINUTES    how long a lockout lasts (default 15).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -60,7 +64,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens with an expiry, stored hashed, several per user (accounts.ApiToken).
+    "knox",
+    # Login lockout (admin and token endpoint); before accounts, whose admin adapts axes'.
+    "axes",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
@@ -84,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "orchestration.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: turns a login refused by a lockout into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omnify.urls"
@@ -162,6 +171,8 @@ DATABASES = {"default": database_from_env()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -189,7 +200,7 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "admin:login"
 
-# --- Client addresses and throttles ----------------------------------------------------------
+# --- Client addresses, throttles, lockouts and tokens ----------------------------------------
 # How many proxies in front of the console append the client's address to X-Forwarded-For
 # (an ingress: 1). 0: the header is ignored. Throttles, the login lockout, the audit log and
 # the logs all take the address from orchestration.context.client_address.
@@ -208,9 +219,36 @@ CACHES = {
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
 }
 
+# django-axes: after OMNIFY_LOGIN_FAILURE_LIMIT failed logins for one username from one
+# address, that pair is refused (the right password too) for the cool-off time. Per pair, so
+# nobody can lock a user out from elsewhere; the token endpoint's throttle bounds one address.
+AXES_FAILURE_LIMIT = int(os.environ.get("OMNIFY_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("OMNIFY_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "orchestration.context.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out don't push the end of the lockout further, so "try again in N
+# minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Successful logins are in the access log and the audit log already; axes' own table of them
+# would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+# No banner on every manage.py command; lockouts are logged (omnify.security) and audited.
+AXES_VERBOSE = False
+
+# API tokens (django-rest-knox, accounts.ApiToken): hashed, named, expiring.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=float(os.environ.get("OMNIFY_TOKEN_TTL_DAYS", "30"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    # Recognizable in a leaked file or log (secret scanners), and not a DRF token.
+    "TOKEN_PREFIX": "omnify_",
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from orchestration.workflows.registry import UNITS
 
-from . import views
+from . import auth, views
 
 WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._-]+)"
 WORKFLOWS = r"^temporal/workflows"
@@ -14,7 +14,7 @@ WORKFLOWS = r"^temporal/workflows"
 urlpatterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^auth/token/?$", views.TokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/token/?$", auth.TokenView.as_view(), name="auth-token"),
     re_path(r"^audit/events/?$", views.AuditEventListView.as_view(), name="audit-events"),
     re_path(r"^temporal/health/?$", views.HealthView.as_view(), name="temporal-health"),
     re_path(r"^temporal/configuration/?$", views.ConfigurationView.as_view(), name="configuration"),

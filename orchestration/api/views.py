@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -39,7 +38,6 @@ from .permissions import (
     CanViewRun,
 )
 from .schema import WorkflowStartSchema
-from .throttling import ClientAddressThrottle
 
 ERROR = s.ErrorSerializer
 UNAVAILABLE = OpenApiResponse(
@@ -51,13 +49,6 @@ FORBIDDEN = OpenApiResponse(ERROR, description="The caller's role doesn't allow 
 UNAUTHENTICATED = OpenApiResponse(ERROR, description="No or invalid credentials.")
 BAD_INPUT = OpenApiResponse(description="Field errors: {field: [messages]}.")
 RUN_OPERATION_ERRORS = {403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE}
-
-
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token. Throttled per client."""
-
-    throttle_classes = [ClientAddressThrottle]
-    throttle_scope = "auth-token"
 
 
 @extend_schema(

@@ -23,6 +23,10 @@ class AuditAction(StrEnum):
     WORKFLOW_RECONCILED = "workflow.reconciled"
     MEMBERSHIP_SET = "membership.set"
     MEMBERSHIP_REMOVE = "membership.remove"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    LOGIN_LOCKOUT = "login.lockout"
+    LOGIN_UNLOCK = "login.unlock"
 
 
 def audit_event_record(

@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.http import HttpRequest
 
 from accounts.models import Membership, Organization
 from accounts.permissions import has_organization_permission, organizations_for
@@ -57,5 +58,6 @@ def test_seed_demo_is_idempotent(db, django_user_model, client):
         "acme-viewer": "viewer",
         "globex-manager": "manager",
     }
-    assert client.login(username="acme-viewer", password="omnify-demo")
+    # django-axes needs the request a login comes with.
+    assert client.login(request=HttpRequest(), username="acme-viewer", password="omnify-demo")
     assert django_user_model.objects.get(username="admin").is_superuser

@@ -8,10 +8,9 @@ import time
 
 import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
 from orchestration.models import AuditEvent, WorkflowRun
-from tests.support import temporal_says, wait_for_status
+from tests.support import api_token, temporal_says, wait_for_status
 
 pytestmark = [pytest.mark.temporal, pytest.mark.load]
 
@@ -40,9 +39,9 @@ async def start_many(
 
 
 def test_500_concurrent_starts_all_succeed_and_agree_with_temporal(web_server, users, demo_client):
-    token, _ = Token.objects.get_or_create(user=users["acme-operator"])
+    token = api_token(users["acme-operator"])
     body = {"organization": "acme", "client": demo_client.pk, "platform": "ga4"}
-    statuses, seconds = asyncio.run(start_many(web_server, token.key, body))
+    statuses, seconds = asyncio.run(start_many(web_server, token, body))
     seconds.sort()
     print(f"starts: median {seconds[len(seconds) // 2]:.3f} s, slowest {seconds[-1]:.3f} s")
 

@@ -15,14 +15,13 @@ import time
 import httpx
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from orchestration.models import WorkflowRun
 from orchestration.services.runs import TEMPORAL_STATUS, workflow_runs_reconcile
 from orchestration.temporal.bridge import WorkflowNotFound, get_bridge, reset_bridge
 from orchestration.temporal.devserver import DevServer
 from tests.conftest import ARTIFACTS
-from tests.support import WebServer
+from tests.support import WebServer, api_token
 
 pytestmark = [pytest.mark.temporal, pytest.mark.faults]
 
@@ -76,9 +75,9 @@ def test_starts_during_a_temporal_crash_are_202_or_503_and_reconcile_agrees(
             log=ARTIFACTS / "temporal-crash-web.log",
         )
         url = server.url
-        token, _ = Token.objects.get_or_create(user=users["acme-operator"])
+        token = api_token(users["acme-operator"])
         body = {"organization": "acme", "client": demo_client.pk, "platform": "ga4"}
-        outcomes = asyncio.run(stream_of_starts(url, token.key, body, temporal))
+        outcomes = asyncio.run(stream_of_starts(url, token, body, temporal))
 
         statuses = collections.Counter(outcome for outcome, _ in outcomes)
         assert set(statuses) <= {"202", "503 temporal_unavailable"}, statuses

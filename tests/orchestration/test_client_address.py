@@ -16,6 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from orchestration.context import client_address, current_request_context
 from orchestration.middleware import RequestIdMiddleware
+from orchestration.models import AuditEvent
 from tests.support import ROOT, suite_database_url
 
 TOKEN = "/api/auth/token"
@@ -87,6 +88,19 @@ def _ok():
     from django.http import HttpResponse
 
     return HttpResponse()
+
+
+def test_audit_events_record_the_client_address_not_a_chosen_header(client, users):
+    body = {"username": "acme-viewer", "password": "pw"}
+    assert client.post(TOKEN, body, HTTP_X_FORWARDED_FOR="6.6.6.6").status_code == 200
+    with with_proxies(1):
+        assert client.post(TOKEN, body, HTTP_X_FORWARDED_FOR="1.2.3.4, 8.8.8.8").status_code == 200
+    addresses = list(
+        AuditEvent.objects.filter(action="token.create")
+        .order_by("id")
+        .values_list("client_ip", flat=True)
+    )
+    assert addresses == ["127.0.0.1", "8.8.8.8"]
 
 
 def test_throttle_counts_live_in_the_database_cache():
