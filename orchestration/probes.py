@@ -1,7 +1,10 @@
 """Liveness, readiness and metrics endpoints for orchestrators and scrapers."""
 
+import hmac
+import ipaddress
 import sqlite3
 
+from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
@@ -60,5 +63,24 @@ def readyz(request):
 
 @require_GET
 def metrics_view(request):
+    """Prometheus exposition. With OMNIFY_METRICS_TOKEN set, only for `Authorization: Bearer
+    <token>`; without it, only for a scraper on this machine (a loopback peer, not relayed by
+    a proxy): the counters name workflow types, outcomes and request rates."""
+    if not _may_scrape(request):
+        response = HttpResponse("Metrics need the scrape token.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)
+
+
+def _may_scrape(request) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return peer.is_loopback and "X-Forwarded-For" not in request.headers

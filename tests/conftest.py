@@ -84,13 +84,14 @@ class WorkerThread:
     async def _main(self) -> None:
         from temporalio.client import Client
 
+        from orchestration.temporal.converter import data_converter
         from orchestration.temporal.worker import (
             build_training_worker,
             build_worker,
             shutdown_activity_executor,
         )
 
-        client = await Client.connect(self.address)
+        client = await Client.connect(self.address, data_converter=data_converter())
         worker, executor = build_worker(
             client,
             task_queue=self.task_queue,

@@ -12,6 +12,8 @@ Environment variables:
   TEMPORAL_UI_URL         link target for runs in the Temporal web UI.
   TEMPORAL_RPC_TIMEOUT    seconds a request waits for Temporal before answering 503 (default 4).
   TEMPORAL_RECONCILE_INTERVAL  seconds between the deployment's reconcile passes (default 60).
+  OMNIFY_PAYLOAD_KEYS     `id=base64key,...` AES-256 keys encrypting what Temporal stores; the
+                          first encrypts, all decrypt (default: one derived from the secret key).
   DJANGO_STATIC_ROOT      where collectstatic puts the static files (default staticfiles/).
   DATABASE_LOCK_TIMEOUT   seconds a statement waits for a lock (SQLite's write lock, a
                           PostgreSQL row or table lock) before giving up: 503 (default 10
@@ -28,6 +30,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -70,6 +73,8 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "django_htmx",
+    "corsheaders",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -84,12 +89,15 @@ MIDDLEWARE = [
     # Static files (the admin's, Swagger UI's, htmx) served by the app under every server
     # (uvicorn for `make run`, gunicorn, the test server): no server serves them otherwise.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware: answers the Temporal UI's preflight for the codec endpoint.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "orchestration.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: turns a login refused by a lockout into the lockout answer.
     "axes.middleware.AxesMiddleware",
@@ -289,6 +297,37 @@ TEMPORAL_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
 TEMPORAL_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
 TEMPORAL_TASK_QUEUE = os.environ.get("TEMPORAL_TASK_QUEUE", "omnify-console")
 TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", "http://127.0.0.1:8233")
+TEMPORAL_PAYLOAD_KEYS = os.environ.get("OMNIFY_PAYLOAD_KEYS", "")
+# /metrics answers a scraper presenting this bearer token; unset, only this machine.
+METRICS_TOKEN = os.environ.get("OMNIFY_METRICS_TOKEN", "")
+
+# Content-Security-Policy on every page (django-csp): scripts only from the console itself
+# (the admin's, htmx, console.js, Swagger UI loaded as files: the docs use the split view,
+# no inline script); inline styles stay allowed, since the admin, htmx's indicator style
+# and Swagger UI set them; no frames, plugins or foreign form targets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF],
+        "style-src": [csp.constants.SELF, csp.constants.UNSAFE_INLINE],
+        "img-src": [csp.constants.SELF, "data:"],
+        "font-src": [csp.constants.SELF, "data:"],
+        "connect-src": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.SELF],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+    }
+}
+
+# The Temporal UI (its own origin) asks the codec endpoint to decode payloads, with the
+# console's session cookie when its "include cross-origin credentials" is on. Only that
+# origin, only that path.
+CORS_URLS_REGEX = r"^/api/temporal/codec/.*$"
+CORS_ALLOWED_ORIGINS = [TEMPORAL_UI_URL.rstrip("/")]
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = ["content-type", "authorization", "x-namespace"]
+CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
 TEMPORAL_RPC_TIMEOUT = float(os.environ.get("TEMPORAL_RPC_TIMEOUT", "4"))
 # Seconds between reconcile passes: one Temporal Schedule per task queue, not one per worker.
 TEMPORAL_RECONCILE_INTERVAL = float(os.environ.get("TEMPORAL_RECONCILE_INTERVAL", "60"))

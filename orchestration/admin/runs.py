@@ -176,7 +176,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     @admin.display(description="run", ordering="workflow_id")
     def run_display(self, run: WorkflowRun):
-        short_id = run.workflow_id.removeprefix(f"{run.workflow_type}-")[:8]
+        short_id = str(run.pk)[:8]
         return format_html(
             '<span class="run-id" title="{}">{} <code>{}</code></span>'
             '<button type="button" class="copy-id" data-copy="{}" title="Copy {}">copy</button>',

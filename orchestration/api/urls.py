@@ -2,21 +2,24 @@
 workflow type, all served by the one start view."""
 
 from django.urls import re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orchestration.workflows.registry import UNITS
 
 from . import auth, views
+from .codec import CodecDecodeView
 
 WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._-]+)"
 WORKFLOWS = r"^temporal/workflows"
 
 urlpatterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    re_path(r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     re_path(r"^auth/token/?$", auth.TokenView.as_view(), name="auth-token"),
     re_path(r"^audit/events/?$", views.AuditEventListView.as_view(), name="audit-events"),
     re_path(r"^temporal/health/?$", views.HealthView.as_view(), name="temporal-health"),
+    re_path(r"^temporal/codec/decode/?$", CodecDecodeView.as_view(), name="codec-decode"),
     re_path(r"^temporal/configuration/?$", views.ConfigurationView.as_view(), name="configuration"),
     re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
     *(

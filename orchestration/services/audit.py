@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     TOKEN_REVOKE = "token.revoke"
     LOGIN_LOCKOUT = "login.lockout"
     LOGIN_UNLOCK = "login.unlock"
+    PAYLOADS_DECODED = "temporal.payloads_decoded"
 
 
 def audit_event_record(

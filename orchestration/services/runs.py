@@ -27,6 +27,7 @@ from orchestration.temporal.bridge import (
     get_bridge,
 )
 from orchestration.temporal.shared import RunStatusReport
+from orchestration.temporal.workflow_ids import workflow_id_for
 from orchestration.workflows import registry
 
 from .audit import AuditAction, audit_event_record
@@ -120,7 +121,7 @@ def workflow_run_start(
                 idempotency_key=idempotency_key,
                 retry_of=retry_of,
             )
-            run.workflow_id = f"{workflow_type}-{run.id}"
+            run.workflow_id = workflow_id_for(workflow_type, organization.pk, str(run.id))
             run.save(force_insert=True)
             audit_event_record(
                 action=AuditAction.WORKFLOW_RETRY if retry_of else AuditAction.WORKFLOW_START,

@@ -30,6 +30,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from .converter import data_converter
 from .history import readable_events, readable_pending_activities, run_timeline
 from .shared import failure_message
 
@@ -82,9 +83,38 @@ def _decode_cursor(cursor: str) -> tuple[bytes, int]:
         return b"", 0
     try:
         token, skip = cursor.rsplit(".", 1)
+        if not (skip.isascii() and skip.isdigit()):
+            raise ValueError
         return base64.urlsafe_b64decode(token.encode()), int(skip)
     except (ValueError, binascii.Error):
         raise ValueError("Not a history cursor.") from None
+
+
+async def _decode_failures(client: Client, events) -> None:
+    """Decode, in place, the failures that events carry, so their messages read as written
+    (the codec encrypts them, with the stack trace, into the failure's encoded attributes)."""
+    for event in events:
+        which = event.WhichOneof("attributes")
+        if not which:
+            continue
+        attributes = getattr(event, which)
+        for name in ("failure", "last_failure"):
+            if name in attributes.DESCRIPTOR.fields_by_name and attributes.HasField(name):
+                await _decode_failure(client, getattr(attributes, name))
+
+
+async def _decode_failure(client: Client, failure) -> None:
+    await client.data_converter.decode_failure(failure)  # decrypts its payloads in place
+    while True:
+        if failure.HasField("encoded_attributes"):
+            attributes = client.data_converter.payload_converter.from_payloads(
+                [failure.encoded_attributes]
+            )[0]
+            if isinstance(attributes, dict) and isinstance(attributes.get("message"), str):
+                failure.message = attributes["message"]
+        if not failure.HasField("cause"):
+            return
+        failure = failure.cause
 
 
 class TemporalBridge:
@@ -114,7 +144,9 @@ class TemporalBridge:
     async def _get_client(self) -> Client:
         # Runs on the bridge loop only, so no lock is needed around the client.
         if self._client is None:
-            self._client = await Client.connect(self.address, namespace=self.namespace)
+            self._client = await Client.connect(
+                self.address, namespace=self.namespace, data_converter=data_converter()
+            )
         return self._client
 
     def call(self, operation: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
@@ -197,6 +229,9 @@ class TemporalBridge:
                 except Exception as error:  # the failure is what we came for
                     failure = failure_message(error)
             pending = description.raw_description.pending_activities
+            for info in pending:
+                if info.HasField("last_failure"):
+                    await _decode_failure(client, info.last_failure)
             # Heartbeat details are payloads: decoded with the client's converter (and any
             # codec it carries), as the worker encoded them.
             details = [
@@ -226,7 +261,7 @@ class TemporalBridge:
 
         Temporal pages in whole batches (its page size is a hint), so the cursor is
         Temporal's page token plus how many events of that page were already returned.
-        Raises ValueError for a cursor this method didn't make.
+        Raises ValueError for a cursor this method didn't make (or Temporal refuses).
         """
         token, skip = _decode_cursor(cursor)
 
@@ -256,9 +291,16 @@ class TemporalBridge:
                 if len(events) == page_size:
                     next_cursor = _encode_cursor(token, 0)
                     break
+            await _decode_failures(client, events)
             return HistoryPage(events=readable_events(events), next_cursor=next_cursor)
 
-        return self.call(fetch)
+        try:
+            return self.call(fetch)
+        except RPCError as error:
+            # A page token Temporal didn't give out (forged, or another execution's).
+            if cursor and error.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise ValueError("Temporal refused the page token.") from error
+            raise
 
     def timeline(self, workflow_id: str, *, max_events: int = 5000) -> list[dict]:
         """The execution's readable timeline (`history.run_timeline`) from its whole history,
@@ -281,6 +323,7 @@ class TemporalBridge:
                 token = response.next_page_token
                 if not token:
                     break
+            await _decode_failures(client, events)
             return run_timeline(events)
 
         return self.call(fetch)

@@ -51,6 +51,7 @@ class DevServer:
         ip: str = "127.0.0.1",
         port: int | None = None,
         ui_port: int | None = None,
+        ui_codec_endpoint: str = "",
         db_filename: Path | None = None,
         log: IO | None = None,
         namespace: str = "default",
@@ -58,6 +59,7 @@ class DevServer:
         self.ip = ip
         self.port = port or free_port(ip)
         self.ui_port = ui_port
+        self.ui_codec_endpoint = ui_codec_endpoint
         self.db_filename = db_filename
         self.log = log
         self.namespace = namespace
@@ -73,6 +75,9 @@ class DevServer:
         command += ["--namespace", self.namespace] if self.namespace != "default" else []
         if self.ui_port:
             command += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.ui_codec_endpoint:
+                # The UI decodes payloads through the console, for those allowed to see them.
+                command += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         else:
             command += ["--headless"]
         if self.db_filename:

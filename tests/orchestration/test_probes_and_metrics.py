@@ -60,3 +60,25 @@ def test_metrics_count_starts_start_failures_and_requests(live, api, demo_client
 
     exposition = client.get("/metrics").content.decode()
     assert 'omnify_workflow_starts_total{workflow_type="platform-sync"}' in exposition
+
+
+@pytest.mark.parametrize(
+    ("token", "headers", "remote", "status"),
+    [
+        ("", {}, "127.0.0.1", 200),
+        ("", {}, "10.0.0.7", 401),
+        ("", {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "127.0.0.1", 401),
+        ("s3cret", {}, "127.0.0.1", 401),
+        ("s3cret", {"HTTP_AUTHORIZATION": "Bearer wrong"}, "10.0.0.7", 401),
+        ("s3cret", {"HTTP_AUTHORIZATION": "Bearer s3cret"}, "10.0.0.7", 200),
+    ],
+)
+def test_metrics_are_for_the_scrape_token_or_this_machine(
+    db, client, settings, token, headers, remote, status
+):
+    settings.METRICS_TOKEN = token
+    response = client.get("/metrics", REMOTE_ADDR=remote, **headers)
+    assert response.status_code == status
+    if status == 401:
+        assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+        assert b"omnify_" not in response.content

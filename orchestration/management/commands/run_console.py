@@ -235,6 +235,7 @@ class Command(BaseCommand):
             ip=host,
             port=temporal_port,
             ui_port=temporal_ui_port,
+            ui_codec_endpoint=f"http://{host}:{port}/api/temporal/codec",
             db_filename=var / "temporal.db",  # the same file on every restart: runs survive
             log=temporal_log,
         )

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from orchestration.temporal.converter import data_converter
 from orchestration.temporal.schedules import reconcile_schedule_ensure
 from orchestration.temporal.worker import (
     build_training_worker,
@@ -94,6 +95,7 @@ class Command(BaseCommand):
                 settings.TEMPORAL_ADDRESS,
                 namespace=settings.TEMPORAL_NAMESPACE,
                 runtime=self._runtime(),
+                data_converter=data_converter(),
             )
         except RuntimeError as error:
             raise CommandError(
