@@ -179,3 +179,14 @@ def test_the_schema_documents_the_token_endpoint(users):
     assert {"token", "name", "expiry"} <= set(fields)
     assert fields["expiry"]["format"] == "date-time"
     assert {"204", "401"} <= set(operations["delete"]["responses"])
+
+
+def test_seeding_the_demo_again_keeps_the_demo_users_tokens(db, capsys):
+    """`make run` seeds on every start: an unchanged password is no password change."""
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    response = APIClient().post(TOKEN, {"username": "acme-manager", "password": "omnify-demo"})
+    secret = response.json()["token"]
+    call_command("seed_demo")
+    assert works(secret)

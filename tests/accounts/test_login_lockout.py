@@ -148,3 +148,35 @@ def test_failures_on_either_path_add_up(client, users):
     for _ in range(LIMIT - 1):
         client.post(TOKEN, {"username": "acme-viewer", "password": "wrong"})
     assert admin_login(client, "wrong").status_code == 429
+
+
+@pytest.mark.temporal
+def test_the_lockout_under_uvicorn(web_server, users):
+    """As `make run` serves (ASGI, where axes' middleware runs async), with a new
+    X-Forwarded-For on each attempt, which uvicorn must not take for the client's address."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=web_server, timeout=30) as http:
+        statuses = [
+            http.post(
+                TOKEN,
+                data={"username": "acme-viewer", "password": "wrong"},
+                headers={"X-Forwarded-For": f"10.0.0.{n}"},
+            ).status_code
+            for n in range(LIMIT)
+        ]
+        assert statuses == [400] * (LIMIT - 1) + [429]
+        refused = http.post(TOKEN, data={"username": "acme-viewer", "password": "pw"})
+        assert refused.status_code == 429
+        assert refused.json() == {"detail": MESSAGE, "code": "locked_out"}
+
+        page = http.get(LOGIN)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        login = http.post(
+            LOGIN,
+            data={"username": "acme-viewer", "password": "pw", "csrfmiddlewaretoken": csrf},
+        )
+        assert login.status_code == 429
+        assert MESSAGE in login.text

@@ -37,12 +37,16 @@ class Command(BaseCommand):
             }
             admin, _ = User.objects.get_or_create(username="admin")
             admin.is_staff = admin.is_superuser = True
-            admin.set_password(password)
+            # Only when it differs: a password change revokes the user's API tokens, and
+            # `make run` seeds on every start.
+            if not admin.check_password(password):
+                admin.set_password(password)
             admin.save()
             for username, slug, role in MEMBERS:
                 user, _ = User.objects.get_or_create(username=username)
                 user.is_staff = True
-                user.set_password(password)
+                if not user.check_password(password):
+                    user.set_password(password)
                 user.save()
                 membership_set_role(organization=organizations[slug], user=user, role=role)
         for slug, organization in organizations.items():
