@@ -5,6 +5,7 @@ those who may see the organization's runs."""
 import asyncio
 import base64
 import json
+import subprocess
 
 import pytest
 from django.conf import settings
@@ -19,8 +20,9 @@ from orchestration.temporal.codec import (
     PayloadKeyError,
     PayloadKeys,
 )
+from orchestration.temporal.devserver import temporal_binary
 from orchestration.temporal.workflow_ids import organization_of, workflow_id_for
-from tests.support import wait_for_status
+from tests.support import api_token, wait_for_status
 
 DONE = {"COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"}
 DECODE = "/api/temporal/codec/decode"
@@ -208,3 +210,46 @@ def test_only_the_temporal_ui_origin_may_call_the_codec_endpoint_from_a_browser(
         "/api/temporal/workflows", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
     )
     assert "Access-Control-Allow-Origin" not in other_path
+
+
+@pytest.mark.temporal
+def test_the_temporal_cli_reads_payloads_through_the_codec_endpoint(live, api, users, web_server):
+    """The remote-codec protocol as Temporal's own tools speak it, against the web server
+    `make run` starts: the CLI shows the input with the console's codec, ciphertext without."""
+    response = api("acme-operator").post(
+        "/api/temporal/workflows/client-onboarding", ONBOARDING, format="json"
+    )
+    run = wait_for_status(response.json()["workflow_id"], DONE)
+    show = [
+        temporal_binary(),
+        "workflow",
+        "show",
+        "-w",
+        run.workflow_id,
+        "--address",
+        settings.TEMPORAL_ADDRESS,
+        "-o",
+        "json",
+    ]
+    codec = [
+        "--codec-endpoint",
+        f"{web_server}/api/temporal/codec",
+        "--codec-auth",
+        f"Token {api_token(users['acme-viewer'])}",
+    ]
+    decoded = subprocess.run([*show, *codec], capture_output=True, text=True, timeout=30)
+    assert decoded.returncode == 0, decoded.stderr
+    encoding, data = _started_input(decoded.stdout)
+    assert encoding == b"json/plain" and json.loads(data)["email"] == "ops@initech.example"
+    raw = subprocess.run(show, capture_output=True, text=True, timeout=30)
+    assert _started_input(raw.stdout)[0] == ENCODING
+    outsider = [*codec[:3], f"Token {api_token(users['globex-manager'])}"]
+    refused = subprocess.run([*show, *outsider], capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 or _started_input(refused.stdout)[0] == ENCODING
+
+
+def _started_input(cli_json: str) -> tuple[bytes, bytes]:
+    """The encoding and data of the workflow's input in `temporal workflow show -o json`."""
+    started = json.loads(cli_json)["events"][0]["workflowExecutionStartedEventAttributes"]
+    [payload] = started["input"]["payloads"]
+    return base64.b64decode(payload["metadata"]["encoding"]), base64.b64decode(payload["data"])
