@@ -85,6 +85,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every request (rejected ones too) gets an id, a log line and a metric.
     "orchestration.middleware.RequestIdMiddleware",
+    # NUL characters, too many query parameters, overlong admin searches: a 400 before any
+    # query; every error under /api/ answered as JSON.
+    "orchestration.input_limits.InputLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, Swagger UI's, htmx) served by the app under every server
     # (uvicorn for `make run`, gunicorn, the test server): no server serves them otherwise.
@@ -263,6 +266,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "orchestration.api.pagination.StandardPagination",
     "EXCEPTION_HANDLER": "orchestration.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's parsers bounded in size and JSON nesting (413 / 400, not a RecursionError 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "orchestration.api.parsers.BoundedJSONParser",
+        "orchestration.api.parsers.BoundedFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The same count of trusted proxies as everything else (orchestration.context.client_address).
     "NUM_PROXIES": OMNIFY_TRUSTED_PROXIES,

@@ -4,6 +4,8 @@ with `code: temporal_unavailable` when Temporal can't be reached and 503 with
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,6 +36,25 @@ def exception_handler(exc, context):
         return Response(database_unavailable(exc), status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, RunStateConflict):
         return Response({"detail": str(exc), "code": "conflict"}, status=status.HTTP_409_CONFLICT)
+    # A form body past Django's limits (a JSON body's are BoundedJSONParser's).
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            {
+                "detail": f"Too many form fields: at most "
+                f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted.",
+                "code": "invalid_request",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {
+                "detail": f"The request body is larger than "
+                f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+                "code": "payload_too_large",
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, WorkflowNotFound):
         return Response(
             {"detail": "Temporal has no execution for this run.", "code": "not_found"},

@@ -1,18 +1,70 @@
-import django_filters
+"""The list endpoints' filters. Text filters are bounded (MAX_SEARCH_LENGTH): no slug,
+username or workflow id is longer, and SQLite refuses LIKE patterns beyond 50,000 bytes.
+Times must be representable in UTC, as the database stores them."""
 
+from datetime import UTC
+
+import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
+
+from orchestration.input_limits import MAX_SEARCH_LENGTH
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.workflows.choices import workflow_type_choices
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time whose UTC equivalent exists: 0001-01-01T00:00+05:00 is a valid time
+    whose conversion to UTC overflows (a 500 when the query is run)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("Out of the range of times.", code="invalid") from None
+        return parsed
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false` (or 1/0); anything else is a 400 (Django's NullBooleanField would
+    take it for "no filter")."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return self.VALUES[str(value).lower()]
+        except KeyError:
+            raise forms.ValidationError("Either true or false.", code="invalid") from None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class WorkflowRunFilter(django_filters.FilterSet):
-    organization = django_filters.CharFilter(field_name="organization__slug")
+    organization = django_filters.CharFilter(
+        field_name="organization__slug", max_length=MAX_SEARCH_LENGTH
+    )
     workflow_type = django_filters.ChoiceFilter(choices=workflow_type_choices)
     status = django_filters.ChoiceFilter(choices=WorkflowRun.Status.choices)
-    started_by = django_filters.CharFilter(field_name="started_by__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    retrying = django_filters.BooleanFilter()
-    search = django_filters.CharFilter(field_name="workflow_id", lookup_expr="icontains")
+    started_by = django_filters.CharFilter(
+        field_name="started_by__username", max_length=MAX_SEARCH_LENGTH
+    )
+    created_after = TimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
+    retrying = StrictBooleanFilter()
+    search = django_filters.CharFilter(
+        field_name="workflow_id", lookup_expr="icontains", max_length=MAX_SEARCH_LENGTH
+    )
     ordering = django_filters.OrderingFilter(
         fields=["created_at", "started_at", "closed_at", "status", "workflow_type"]
     )
@@ -23,13 +75,15 @@ class WorkflowRunFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    organization = django_filters.CharFilter(field_name="organization__slug")
-    action = django_filters.CharFilter()
-    actor = django_filters.CharFilter(field_name="actor_username")
-    run = django_filters.CharFilter(field_name="workflow_id")
+    organization = django_filters.CharFilter(
+        field_name="organization__slug", max_length=MAX_SEARCH_LENGTH
+    )
+    action = django_filters.CharFilter(max_length=MAX_SEARCH_LENGTH)
+    actor = django_filters.CharFilter(field_name="actor_username", max_length=MAX_SEARCH_LENGTH)
+    run = django_filters.CharFilter(field_name="workflow_id", max_length=MAX_SEARCH_LENGTH)
     outcome = django_filters.ChoiceFilter(choices=AuditEvent.Outcome.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = TimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

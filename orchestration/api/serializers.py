@@ -155,6 +155,8 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def _merge(base: dict, overrides: dict) -> dict:
+    # Recurses only where the stored start body has an object too, so no deeper than that
+    # body (a few levels) however deep `overrides` is (the JSON parser bounds it anyway).
     merged = dict(base)
     for key, value in overrides.items():
         merged[key] = (

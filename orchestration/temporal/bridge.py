@@ -85,7 +85,8 @@ def _decode_cursor(cursor: str) -> tuple[bytes, int]:
         token, skip = cursor.rsplit(".", 1)
         if not (skip.isascii() and skip.isdigit()):
             raise ValueError
-        return base64.urlsafe_b64decode(token.encode()), int(skip)
+        # Strictly the alphabet _encode_cursor writes: anything else is no token of ours.
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True), int(skip)
     except (ValueError, binascii.Error):
         raise ValueError("Not a history cursor.") from None
 

@@ -34,13 +34,29 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+SLUG_MAX_LENGTH = Organization._meta.get_field("slug").max_length
+# The largest primary key (a BigAutoField): a larger id is a 400, not a query that SQLite
+# refuses ("Python int too large to convert to SQLite INTEGER").
+MAX_ID = 2**63 - 1
+
+
 class OrganizationClientField(serializers.IntegerField):
     """The id of one of the organization's clients (the serializer checks whose it is);
     the admin offers it as a choice of the user's clients, those matching `offered`."""
 
     def __init__(self, *, offered: Q | None = None, **kwargs):
         self.offered = offered or Q()
-        super().__init__(min_value=1, **kwargs)
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class OrganizationSlugField(serializers.SlugRelatedField):
+    """An organization by its slug. Text no slug can be (a NUL character, which PostgreSQL
+    refuses in a query; more than a slug's length) is refused before it is looked up."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and ("\x00" in data or len(data) > SLUG_MAX_LENGTH):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 NO_SUCH_ORGANIZATION = "No organization with the slug {value} where you may start this workflow."
@@ -59,7 +75,7 @@ class WorkflowStartSerializer(StrictSerializer):
 
     unit: "WorkflowUnit"  # set by the unit
 
-    organization = serializers.SlugRelatedField(
+    organization = OrganizationSlugField(
         slug_field="slug",
         queryset=Organization.objects.all(),
         error_messages={"does_not_exist": NO_SUCH_ORGANIZATION},
