@@ -272,7 +272,7 @@ REST_FRAMEWORK = {
         "orchestration.api.parsers.BoundedFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "orchestration.api.schema.ConsoleAutoSchema",
     # The same count of trusted proxies as everything else (orchestration.context.client_address).
     "NUM_PROXIES": OMNIFY_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {

@@ -10,9 +10,16 @@ from orchestration.workflows.registry import get_unit
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    cancel_requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    retry_of = serializers.SlugRelatedField(slug_field="workflow_id", read_only=True)
+    # Null when nobody (a user since deleted) started or cancelled it, or it is no retry.
+    started_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    cancel_requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    retry_of = serializers.SlugRelatedField(
+        slug_field="workflow_id", read_only=True, allow_null=True
+    )
     progress = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
     temporal_ui_url = serializers.SerializerMethodField()
@@ -129,7 +136,8 @@ class HistoryPageSerializer(serializers.Serializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Null for events of no organization (e.g. a refused login).
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     actor = serializers.CharField(source="actor_username", read_only=True)
 
     class Meta:

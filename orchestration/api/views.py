@@ -235,7 +235,9 @@ class WorkflowRunHistoryView(RunQuerysetMixin, generics.GenericAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "page_size", int, description=f"Events per page (1-{MAX_PAGE_SIZE}, default 50)."
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"Events per page (1-{MAX_PAGE_SIZE}, default 50).",
             ),
             OpenApiParameter(
                 "page_token", str, description="`next_page_token` of the previous page."

@@ -516,3 +516,37 @@ def test_an_overlong_idempotency_key_or_organization_is_a_400_or_accepted_bounde
         HTTP_IDEMPOTENCY_KEY="k" * 10_000,
     )
     assert "organization" in assert_refused(response)
+
+
+# --- the schema says so ------------------------------------------------------------------------
+def test_the_schema_documents_the_answers_and_shapes_the_api_gives(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    for name in (
+        "ClientOnboardingStartRequest",
+        "NewClientRequest",
+        "EyesRetrainStartRequest",
+        "EyesParamsRequest",
+        "TerminateRequest",
+        "RetryRequest",
+    ):
+        assert components[name]["additionalProperties"] is False, name
+    run = components["WorkflowRun"]["properties"]
+    for field in ("started_by", "cancel_requested_by", "retry_of", "started_at", "result"):
+        assert run[field].get("nullable"), field
+    assert components["AuditEvent"]["properties"]["organization"].get("nullable")
+
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert {"400", "503"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "application/json" in responses["404"]["content"], (method, path)
+            if "requestBody" in operation:
+                assert "413" in responses, (method, path)
+    listing = schema["paths"]["/api/temporal/workflows"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["page_size"]["schema"]["maximum"] == 200
+    assert parameters["search"]["allowEmptyValue"] is True
+    assert "404" in listing["responses"]
