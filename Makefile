@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres lint format bench bench-start-latency bench-live-pages bench-training record-histories screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-live-pages bench-training record-histories screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -48,6 +48,12 @@ test: install lint browser
 # The same suite on a throwaway PostgreSQL cluster (.ci/with-postgres makes and removes it).
 test-postgres: install browser
 	@exec .ci/with-postgres $(PY) -m pytest
+
+# schemathesis against the API (tests/orchestration/test_api_fuzz.py) with many more examples
+# than `make test` gives it, and a new seed each time unless OMNIFY_FUZZ_SEED is set.
+fuzz: install
+	@OMNIFY_FUZZ_EXAMPLES=$${OMNIFY_FUZZ_EXAMPLES:-500} OMNIFY_FUZZ_SEED=$${OMNIFY_FUZZ_SEED:-$$(date +%s)} \
+		exec $(PY) -m pytest tests/orchestration/test_api_fuzz.py -rP
 
 lint: install
 	@$(VENV)/bin/ruff check .
