@@ -61,6 +61,12 @@ class PayloadsSerializer(serializers.Serializer):
     payloads = PayloadSerializer(many=True, max_length=MAX_PAYLOADS)
 
 
+def _is_id(value: str | None) -> bool:
+    """An organization id as the console writes it: ASCII digits within 64 bits (not "²",
+    which isdigit() admits and int() refuses)."""
+    return value is not None and value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def _payload(item: dict) -> Payload:
     try:
         return Payload(
@@ -133,9 +139,9 @@ class CodecDecodeView(GenericAPIView):
         """The organizations the encrypted payloads name, each one the caller may view runs
         of (PermissionDenied otherwise). An encrypted payload naming none (a maintenance
         workflow's) is for superusers."""
-        ids = {int(value) for value in named if value is not None and value.isdigit()}
+        ids = {int(value) for value in named if _is_id(value)}
         visible = list(organizations_for(user, VIEW_RUNS).filter(pk__in=ids))
-        unnamed = any(value is None or not value.isdigit() for value in named)
+        unnamed = any(not _is_id(value) for value in named)
         if len(visible) != len(ids) or (unnamed and not user.is_superuser):
             raise PermissionDenied("You may not view runs of an organization these payloads name.")
         return visible

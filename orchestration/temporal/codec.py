@@ -131,7 +131,8 @@ def is_encrypted(payload: Payload) -> bool:
 def payload_organization(payload: Payload) -> str | None:
     """The organization id an encrypted payload belongs to (None: no organization named)."""
     value = payload.metadata.get(ORGANIZATION)
-    return value.decode() if value else None
+    # A forged payload's bytes needn't be UTF-8: then it names no organization we know.
+    return value.decode(errors="replace") if value else None
 
 
 def console_data_converter(keys: PayloadKeys) -> DataConverter:

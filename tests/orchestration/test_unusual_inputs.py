@@ -518,6 +518,21 @@ def test_an_overlong_idempotency_key_or_organization_is_a_400_or_accepted_bounde
     assert "organization" in assert_refused(response)
 
 
+@pytest.mark.parametrize(
+    "organization", [b"\xff\xfe", "\u00b2".encode(), b"9" * 40, "\u0661".encode(), b"\x00"]
+)
+def test_a_forged_organization_in_a_payload_to_decode_is_refused(manager, organization):
+    from orchestration.temporal.codec import ENCODING, ORGANIZATION
+
+    def encoded(value: bytes) -> str:
+        return base64.b64encode(value).decode()
+
+    metadata = {"encoding": encoded(ENCODING), ORGANIZATION: encoded(organization)}
+    body = {"payloads": [{"metadata": metadata, "data": encoded(b"x")}]}
+    response = manager.post("/api/temporal/codec/decode", body, format="json")
+    assert_refused(response, status=403)
+
+
 # --- the schema says so ------------------------------------------------------------------------
 def test_the_schema_documents_the_answers_and_shapes_the_api_gives(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
