@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,8 @@ def error_response(request, status: int, detail: str, code: str = "") -> HttpRes
 
 
 class InputLimitsMiddleware:
-    """Refuses the input above with a 400; makes Django's own error answers under /api/
-    JSON like DRF's (an unknown /api/ path is a JSON 404)."""
+    """Refuses the input above with a 400; makes every error answer under /api/ JSON like
+    DRF's (an unknown /api/ path is a JSON 404), but for the browsable API's HTML pages."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -112,13 +113,21 @@ class InputLimitsMiddleware:
             code = "payload_too_large" if refused.status == 413 else "invalid_request"
             return error_response(request, refused.status, refused.detail, code)
         response = self.get_response(request)
-        if (
-            is_api(request)
-            and response.status_code >= 400
-            and not response.get("Content-Type", "").startswith("application/json")
-        ):
-            detail = "Not found." if response.status_code == 404 else response.reason_phrase
-            json_response = JsonResponse({"detail": detail}, status=response.status_code)
+        content_type = response.get("Content-Type", "")
+        if is_api(request) and response.status_code >= 400 and "json" not in content_type:
+            if isinstance(response, Response):
+                if content_type.startswith("text/html"):
+                    return response  # DRF's browsable API, for a browser that asked for it
+                data = response.data  # DRF's message, rendered by another renderer (the schema's)
+            else:
+                data = None  # Django's own: an unknown path's 404, a 500
+            if not isinstance(data, dict):
+                data = {
+                    "detail": "Not found."
+                    if response.status_code == 404
+                    else response.reason_phrase
+                }
+            json_response = JsonResponse(data, status=response.status_code)
             for header in ("Allow", "Retry-After", "WWW-Authenticate"):
                 if header in response:
                     json_response[header] = response[header]
