@@ -14,17 +14,18 @@ from orchestration.workflows.choices import workflow_type_choices
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time whose UTC equivalent exists: 0001-01-01T00:00+05:00 is a valid time
-    whose conversion to UTC overflows (a 500 when the query is run)."""
+    """An ISO 8601 time, as UTC: 0001-01-01T00:00+05:00 is a valid time whose conversion to
+    UTC overflows (a 400 here, not a 500 when the query runs), and PostgreSQL refuses offsets
+    beyond 15:59 that Python accepts (up to 23:59)."""
 
     def to_python(self, value):
         parsed = super().to_python(value)
-        if parsed is not None:
-            try:
-                parsed.astimezone(UTC)
-            except OverflowError:
-                raise forms.ValidationError("Out of the range of times.", code="invalid") from None
-        return parsed
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of the range of times.", code="invalid") from None
 
 
 class TimeFilter(django_filters.IsoDateTimeFilter):
