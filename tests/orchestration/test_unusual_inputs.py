@@ -163,6 +163,18 @@ def test_history_page_size_out_of_range_is_a_400(manager, failed_sync):
         f"/admin/orchestration/workflowrun/?organization__id__exact={TOO_BIG}",
         "/admin/orchestration/workflowrun/not-a-uuid/change/",
         "/admin/orchestration/workflowrun/live/?ids=not-a-uuid",
+        f"/admin/orchestration/workflowrun/?created_at__year={TOO_BIG}",
+        "/admin/orchestration/workflowrun/?created_at__year=2026&created_at__month=13",
+        "/admin/orchestration/workflowrun/?created_at__year=0&created_at__month=1&created_at__day=1",
+        "/admin/orchestration/auditevent/?created_at__year=9999&created_at__month=12&created_at__day=31",
+        f"/admin/orchestration/workflowrun/?p={TOO_BIG}",
+        "/admin/orchestration/workflowrun/?p=-1",
+        f"/admin/orchestration/workflowrun/?o={TOO_BIG}",
+        "/admin/orchestration/workflowrun/?o=-1.x.999",
+        "/admin/orchestration/workflowrun/?within=forever&retrying__exact=maybe",
+        "/admin/orchestration/workflowrun/?status__exact=%F0%9F%92%A5",
+        f"/admin/orchestration/workflowrun/?started_by__id__exact={TOO_BIG}",
+        "/admin/orchestration/auditevent/?action=x&actor=y&outcome__exact=z",
     ],
 )
 def test_out_of_range_or_malformed_ids_in_admin_urls_are_no_500(admin_client, url):
