@@ -180,7 +180,10 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
         "--report-dir",
         str(reports),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # Its working directory gets hypothesis's and schemathesis's caches: not the repository.
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
+    )
     output = result.stdout + result.stderr
     print(output[-6000:])
     assert result.returncode == 0, output[-20000:]
