@@ -6,7 +6,7 @@ from datetime import UTC
 
 import django_filters
 from django import forms
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import BaseCSVField, IsoDateTimeField
 
 from orchestration.input_limits import MAX_SEARCH_LENGTH
 from orchestration.models import AuditEvent, WorkflowRun
@@ -51,6 +51,19 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class NoEmptyItemsCSVField(BaseCSVField):
+    """A comma-separated list without empty items (`ordering=,,` would be no ordering)."""
+
+    def clean(self, value):
+        if value and any(item in self.empty_values for item in value):
+            raise forms.ValidationError("An empty item in the list.", code="invalid")
+        return super().clean(value)
+
+
+class StrictOrderingFilter(django_filters.OrderingFilter):
+    base_field_class = NoEmptyItemsCSVField
+
+
 class WorkflowRunFilter(django_filters.FilterSet):
     organization = django_filters.CharFilter(
         field_name="organization__slug", max_length=MAX_SEARCH_LENGTH
@@ -66,7 +79,7 @@ class WorkflowRunFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         field_name="workflow_id", lookup_expr="icontains", max_length=MAX_SEARCH_LENGTH
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StrictOrderingFilter(
         fields=["created_at", "started_at", "closed_at", "status", "workflow_type"]
     )
 

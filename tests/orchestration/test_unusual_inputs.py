@@ -482,6 +482,8 @@ def test_an_unknown_or_malformed_run_id_is_a_json_404(manager, suffix):
     [
         {"ordering": "password"},
         {"ordering": "-organization__slug"},
+        {"ordering": ",,,"},
+        {"ordering": "status,"},
         {"status": "DONE"},
         {"workflow_type": "nope"},
         {"created_after": "yesterday"},
