@@ -168,8 +168,8 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
         "--seed",
         str(SEED),
         # One request at a time: the examples, not races between them, are what this tests
-        # (two at once can deadlock a retry with a terminate of the same run on PostgreSQL,
-        # a 503 database_unavailable; the fault tests own concurrency).
+        # (two at once once deadlocked a retry with another write to the same run on
+        # PostgreSQL, a 503 database_unavailable; the fault tests own concurrency).
         "--workers",
         "1",
         "--request-timeout",
