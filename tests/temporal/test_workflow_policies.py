@@ -56,6 +56,7 @@ from orchestration.temporal.shared import (
     training_task_queue,
 )
 from orchestration.temporal.worker import WORKFLOWS
+from orchestration.workflows.client_offboarding.definition import ClientOffboardingInput, Erasure
 from orchestration.workflows.client_onboarding.definition import ClientOnboardingInput, ClientRef
 from orchestration.workflows.eyes_retrain.definition import EyesRetrainInput, RetrainResult
 from orchestration.workflows.platform_sync.definition import PlatformSyncInput, SyncResult
@@ -202,6 +203,9 @@ class Fakes:
             self.sync_platform_data,
             self.retrain_eyes_model,
             self.create_retention_campaign,
+            self.revoke_client_integrations,
+            self.erase_client_records,
+            self.archive_client_dashboard,
             self.report_run_status,
         ]
 
@@ -248,6 +252,21 @@ class Fakes:
     async def create_retention_campaign(self, input: RetentionCampaignInput) -> CampaignResult:
         await self._attempt(Activity.CREATE_RETENTION_CAMPAIGN, input)
         return CampaignResult(campaign_id=9, audience_size=42, scored_with_model_version=2)
+
+    @activity.defn(name=str(Activity.REVOKE_CLIENT_INTEGRATIONS))
+    async def revoke_client_integrations(self, input: ClientOffboardingInput) -> list[str]:
+        await self._attempt(Activity.REVOKE_CLIENT_INTEGRATIONS, input)
+        return ["ga4"]
+
+    @activity.defn(name=str(Activity.ERASE_CLIENT_RECORDS))
+    async def erase_client_records(self, input: ClientOffboardingInput) -> Erasure:
+        await self._attempt(Activity.ERASE_CLIENT_RECORDS, input)
+        return Erasure(records_erased=7, campaign_members_removed=1)
+
+    @activity.defn(name=str(Activity.ARCHIVE_CLIENT_DASHBOARD))
+    async def archive_client_dashboard(self, input: ClientOffboardingInput) -> bool:
+        await self._attempt(Activity.ARCHIVE_CLIENT_DASHBOARD, input)
+        return True
 
     @activity.defn(name=str(Activity.REPORT_RUN_STATUS))
     async def report_run_status(self, report: RunStatusReport) -> None:
@@ -344,6 +363,13 @@ CASES = {
             name="Win back",
             channel="email",
             min_churn_risk=0.7,
+        ),
+    ),
+    WorkflowType.CLIENT_OFFBOARDING: Case(
+        WorkflowType.CLIENT_OFFBOARDING,
+        Activity.REVOKE_CLIENT_INTEGRATIONS,
+        lambda run, policy: ClientOffboardingInput(
+            run=run, organization_id=1, policy=policy, client_id=CLIENT_ID
         ),
     ),
 }
@@ -592,6 +618,7 @@ STUCK_STEP = {
     WorkflowType.PLATFORM_SYNC: Activity.SYNC_PLATFORM_DATA,
     WorkflowType.EYES_RETRAIN: Activity.RETRAIN_EYES_MODEL,
     WorkflowType.RETENTION_CAMPAIGN: Activity.CREATE_RETENTION_CAMPAIGN,
+    WorkflowType.CLIENT_OFFBOARDING: Activity.ERASE_CLIENT_RECORDS,
 }
 
 
@@ -936,3 +963,7 @@ def test_an_ordinary_failure_still_fails_the_run(time_skipping):
     time_skipping.run(scenario())
     assert [a.number for a in fakes.of(step)] == [1, 2]
     assert fakes.reports[-1].status == "FAILED"
+
+
+def test_every_registered_type_has_a_case():
+    assert set(CASES) == set(STUCK_STEP) == set(UNITS)
