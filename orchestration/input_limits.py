@@ -41,6 +41,16 @@ def is_api(request) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
+def too_many(what: str) -> str:
+    """The message for more query parameters or form fields than Django accepts."""
+    return f"Too many {what}: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted."
+
+
+def too_large(what: str) -> str:
+    """The message for a body over Django's in-memory limit (a 413)."""
+    return f"The {what} is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+
+
 class Refused(Exception):
     def __init__(self, detail: str, status: int = 400) -> None:
         super().__init__(detail)
@@ -58,10 +68,7 @@ def check(request) -> None:
     try:
         parameters = list(request.GET.lists())
     except TooManyFieldsSent:
-        raise Refused(
-            f"Too many query parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} "
-            "are accepted."
-        ) from None
+        raise Refused(too_many("query parameters")) from None
     for name, values in parameters:
         if NUL in name or any(NUL in value for value in values):
             raise Refused(f"The query parameter {name!r} contains a NUL character.")
@@ -77,14 +84,9 @@ def check(request) -> None:
         try:
             fields = list(request.POST.lists())
         except TooManyFieldsSent:
-            raise Refused(
-                f"Too many form fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} "
-                "are accepted."
-            ) from None
+            raise Refused(too_many("form fields")) from None
         except RequestDataTooBig:
-            raise Refused(
-                f"The form is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.", 413
-            ) from None
+            raise Refused(too_large("form"), 413) from None
         except MultiPartParserError as error:
             raise Refused(f"The form can't be read: {error}") from None
         for name, values in fields:

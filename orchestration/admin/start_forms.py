@@ -2,6 +2,8 @@
 serializer field (a nested serializer's fields are named `<parent>__<child>`), the cleaned
 form turned back into the API's request body and validated by the serializer itself."""
 
+import functools
+
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -85,8 +87,10 @@ class WorkflowStartForm(forms.Form):
                 self.add_error(target, f"{label}{message}")
 
 
+@functools.cache
 def start_form_class(unit: WorkflowUnit) -> type[WorkflowStartForm]:
-    """The start form of `unit`, from its serializer's fields."""
+    """The start form of `unit`, from its serializer's fields; made once per unit (each form
+    instance copies its fields)."""
     serializer = unit.start_serializer()
     fields = _form_fields(serializer, skip={"organization"})  # the base form's own field
     return type(

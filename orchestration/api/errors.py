@@ -4,13 +4,13 @@ with `code: temporal_unavailable` when Temporal can't be reached and 503 with
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orchestration.exceptions import DATABASE_ERRORS, RunStateConflict, TemporalUnavailable
+from orchestration.input_limits import too_large, too_many
 from orchestration.temporal.bridge import WorkflowNotFound
 
 logger = logging.getLogger(__name__)
@@ -39,20 +39,12 @@ def exception_handler(exc, context):
     # A form body past Django's limits (a JSON body's are BoundedJSONParser's).
     if isinstance(exc, TooManyFieldsSent):
         return Response(
-            {
-                "detail": f"Too many form fields: at most "
-                f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted.",
-                "code": "invalid_request",
-            },
+            {"detail": too_many("form fields"), "code": "invalid_request"},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {
-                "detail": f"The request body is larger than "
-                f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-                "code": "payload_too_large",
-            },
+            {"detail": too_large("request body"), "code": "payload_too_large"},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, WorkflowNotFound):

@@ -10,6 +10,8 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import FormParser, JSONParser
 
+from orchestration.input_limits import too_large
+
 # No request body of the API nests deeper than 4 levels; leave room for clients' habits.
 MAX_JSON_DEPTH = 32
 
@@ -29,7 +31,7 @@ def read_bounded(stream) -> bytes:
         return stream.read()
     body = stream.read(limit + 1)
     if len(body) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        raise PayloadTooLarge(too_large("request body"))
     return body
 
 

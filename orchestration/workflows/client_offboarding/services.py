@@ -28,8 +28,8 @@ def _locked_client(*, run_pk: str, organization_id: int, client_id: int) -> Clie
     return client
 
 
-def _record(client: Client, step: str, outcome) -> None:
-    client.offboarding = {**client.offboarding, step: outcome}
+def _record(client: Client, **outcomes) -> None:
+    client.offboarding = {**client.offboarding, **outcomes}
     client.save(update_fields=["offboarding"])
 
 
@@ -42,7 +42,7 @@ def client_integrations_revoke(*, run_pk: str, organization_id: int, client_id: 
             return client.offboarding["integrations_revoked"]
         platforms = sorted(client.integrations.values_list("platform", flat=True))
         client.integrations.all().delete()
-        _record(client, "integrations_revoked", platforms)
+        _record(client, integrations_revoked=platforms)
     return platforms
 
 
@@ -65,8 +65,7 @@ def client_records_erase(*, run_pk: str, organization_id: int, client_id: int) -
             campaign__organization_id=organization_id, email__in=emails - elsewhere
         ).delete()
         records_erased, _ = records.delete()
-        _record(client, "records_erased", records_erased)
-        _record(client, "members_removed", members_removed)
+        _record(client, records_erased=records_erased, members_removed=members_removed)
     return records_erased, members_removed
 
 
@@ -79,7 +78,7 @@ def client_dashboard_archive(*, run_pk: str, organization_id: int, client_id: in
             archived_at=timezone.now()
         )
         if "dashboard_archived" not in client.offboarding:
-            _record(client, "dashboard_archived", bool(archived))
+            _record(client, dashboard_archived=bool(archived))
         client.status = Client.Status.OFFBOARDED
         client.save(update_fields=["status"])
     return client.offboarding["dashboard_archived"]
