@@ -16,6 +16,7 @@ RUN_STANDARD_WORKFLOWS = "run_standard_workflows"
 RUN_SENSITIVE_WORKFLOWS = "run_sensitive_workflows"
 MANAGE_RUNS = "manage_runs"
 VIEW_CONFIGURATION = "view_configuration"
+MANAGE_INTEGRATIONS = "manage_integrations"
 MANAGE_MEMBERS = "manage_members"
 
 ORGANIZATION_PERMISSIONS = [
@@ -25,12 +26,18 @@ ORGANIZATION_PERMISSIONS = [
     (RUN_SENSITIVE_WORKFLOWS, "Start and cancel sensitive workflows"),
     (MANAGE_RUNS, "Terminate and retry runs, and run bulk actions"),
     (VIEW_CONFIGURATION, "View the Temporal configuration"),
+    (MANAGE_INTEGRATIONS, "Configure integrations, their connectors and credentials"),
     (MANAGE_MEMBERS, "Add, change and remove the organization's members"),
 ]
 
 _VIEWER = {VIEW_RUNS}
 _OPERATOR = _VIEWER | {RUN_STANDARD_WORKFLOWS}
-_MANAGER = _OPERATOR | {RUN_SENSITIVE_WORKFLOWS, MANAGE_RUNS, VIEW_CONFIGURATION}
+_MANAGER = _OPERATOR | {
+    RUN_SENSITIVE_WORKFLOWS,
+    MANAGE_RUNS,
+    VIEW_CONFIGURATION,
+    MANAGE_INTEGRATIONS,
+}
 _ADMIN = _MANAGER | {MANAGE_MEMBERS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

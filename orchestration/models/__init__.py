@@ -9,6 +9,7 @@ from .platform import (
     SyncedRecord,
 )
 from .runs import WorkflowRun
+from .schedules import WorkflowSchedule
 
 __all__ = [
     "AuditEvent",
@@ -20,4 +21,5 @@ __all__ = [
     "ModelVersion",
     "SyncedRecord",
     "WorkflowRun",
+    "WorkflowSchedule",
 ]

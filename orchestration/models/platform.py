@@ -47,9 +47,20 @@ class Client(models.Model):
 
 
 class Integration(models.Model):
+    """Where one client's records on one platform come from: a connector (by name, see
+    orchestration.platform.connectors) and its configuration. Credentials are kept encrypted
+    and never leave the console's database except to the connector."""
+
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="integrations")
     platform = models.CharField(max_length=16, choices=Platform.choices)
-    config = models.JSONField(default=dict)
+    connector = models.CharField(max_length=32, default="demo")
+    config = models.JSONField(default=dict, blank=True)
+    # orchestration.platform.credentials: ciphertext of {"header": ..., "value": ...}.
+    credentials = models.TextField(blank=True, editable=False)
+    # Where the next incremental sync continues; empty = from the beginning.
+    cursor = models.TextField(blank=True)
+    # The last sync's numbers: fetched, created, updated, pages, cursor, full, run.
+    last_sync = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
@@ -78,7 +89,7 @@ class SyncedRecord(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="records")
     platform = models.CharField(max_length=16, choices=Platform.choices)
-    external_id = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=255)
     email = models.EmailField()
     sessions = models.PositiveIntegerField()
     spend = models.DecimalField(max_digits=12, decimal_places=2)
@@ -108,6 +119,9 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict)
     parameters = models.JSONField(default=dict, help_text="Fitted coefficients or centroids.")
     training_rows = models.PositiveIntegerField()
+    # The version campaigns use: set (and taken from the one before) only when training
+    # completes, so a failed or cancelled retrain never changes what scores customers.
+    active = models.BooleanField(default=False)
     run = models.OneToOneField(
         "orchestration.WorkflowRun", on_delete=models.PROTECT, related_name="model_version"
     )
@@ -118,7 +132,12 @@ class ModelVersion(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "kind", "version"], name="unique_model_version"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "kind"],
+                condition=models.Q(active=True),
+                name="one_active_model_version",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,8 +150,13 @@ class Campaign(models.Model):
     )
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    min_churn_risk = models.FloatField()
+    # The audience: customers at or above a churn risk, or one segment of a clustering model.
+    min_churn_risk = models.FloatField(null=True, blank=True)
+    segment = models.PositiveIntegerField(null=True, blank=True)
     scored_with = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    segmented_with = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     run = models.OneToOneField(

@@ -49,6 +49,14 @@ class WorkflowRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="started_runs",
     )
+    # Set when a Temporal Schedule started the run (then `started_by` is empty).
+    schedule = models.ForeignKey(
+        "orchestration.WorkflowSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -61,9 +61,7 @@ def client_onboarding_validate(
 def client_integrations_setup(*, client_id: int, platforms: list[str]) -> list[str]:
     client = Client.objects.get(pk=client_id)
     for platform in platforms:
-        Integration.objects.get_or_create(
-            client=client, platform=platform, defaults={"config": {"source": "demo"}}
-        )
+        Integration.objects.get_or_create(client=client, platform=platform)
     return sorted(client.integrations.values_list("platform", flat=True))
 
 

@@ -56,9 +56,7 @@ class Command(BaseCommand):
                 defaults={"name": f"{organization.name} demo client", "status": "active"},
             )
             for platform in DEMO_PLATFORMS:
-                Integration.objects.get_or_create(
-                    client=client, platform=platform, defaults={"config": {"source": "demo"}}
-                )
+                Integration.objects.get_or_create(client=client, platform=platform)
                 records, _ = platform_records_sync(
                     organization_id=organization.pk,
                     client_id=client.pk,
