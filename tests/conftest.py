@@ -263,7 +263,7 @@ def api(users):
 def demo_client(orgs):
     """acme's demo client with GA4 and HubSpot integrations and synced records."""
     from orchestration.models import Client, Integration
-    from orchestration.platform.services import platform_records_sync
+    from orchestration.platform.sync import platform_records_sync
 
     client = Client.objects.create(
         organization=orgs["acme"], name="Acme demo", email="demo@acme.example", status="active"

@@ -8,7 +8,7 @@ from accounts.models import Organization
 from accounts.roles import Role
 from accounts.services import membership_set_role
 from orchestration.models import Client, Integration
-from orchestration.platform.services import platform_records_sync
+from orchestration.platform.sync import platform_records_sync
 
 ORGANIZATIONS = {"acme": "Acme Corp", "globex": "Globex Corporation"}
 MEMBERS = [
