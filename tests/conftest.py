@@ -274,7 +274,7 @@ def demo_client(orgs):
             organization_id=orgs["acme"].pk,
             client_id=client.pk,
             platform=platform,
-            heartbeat=lambda detail: None,
+            heartbeat=lambda *progress: None,
         )
     return client
 

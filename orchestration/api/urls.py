@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from orchestration.workflows.registry import UNITS
 
-from . import auth, views
+from . import auth, platform, views
 from .codec import CodecDecodeView
 
 WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._-]+)"
@@ -21,6 +21,17 @@ urlpatterns = [
     re_path(r"^temporal/health/?$", views.HealthView.as_view(), name="temporal-health"),
     re_path(r"^temporal/codec/decode/?$", CodecDecodeView.as_view(), name="codec-decode"),
     re_path(r"^temporal/configuration/?$", views.ConfigurationView.as_view(), name="configuration"),
+    re_path(r"^platform/clients/?$", platform.ClientListView.as_view(), name="platform-clients"),
+    re_path(
+        r"^platform/clients/(?P<pk>[0-9]{1,18})/?$",
+        platform.ClientDetailView.as_view(),
+        name="platform-client",
+    ),
+    re_path(
+        r"^platform/integrations/(?P<pk>[0-9]{1,18})/?$",
+        platform.IntegrationDetailView.as_view(),
+        name="platform-integration",
+    ),
     re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
     *(
         re_path(

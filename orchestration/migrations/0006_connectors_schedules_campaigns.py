@@ -23,107 +23,169 @@ def demo_config_to_connector(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0007_manage_integrations_permission'),
-        ('orchestration', '0005_client_offboarding'),
+        ("accounts", "0007_manage_integrations_permission"),
+        ("orchestration", "0005_client_offboarding"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkflowSchedule',
+            name="WorkflowSchedule",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('workflow_type', models.CharField(choices=orchestration.workflows.choices.workflow_type_choices, max_length=32)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('cron', models.CharField(blank=True, max_length=100)),
-                ('interval_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('paused', models.BooleanField(default=False)),
-                ('overlap', models.CharField(choices=[('skip', 'Skip'), ('buffer_one', 'Buffer one'), ('allow_all', 'Allow all')], default='skip', max_length=16)),
-                ('pause_on_failure', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "workflow_type",
+                    models.CharField(
+                        choices=orchestration.workflows.choices.workflow_type_choices, max_length=32
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("cron", models.CharField(blank=True, max_length=100)),
+                ("interval_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("paused", models.BooleanField(default=False)),
+                (
+                    "overlap",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip"),
+                            ("buffer_one", "Buffer one"),
+                            ("allow_all", "Allow all"),
+                        ],
+                        default="skip",
+                        max_length=16,
+                    ),
+                ),
+                ("pause_on_failure", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='segment',
+            model_name="campaign",
+            name="segment",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='segmented_with',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orchestration.modelversion'),
+            model_name="campaign",
+            name="segmented_with",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="orchestration.modelversion",
+            ),
         ),
         migrations.AddField(
-            model_name='integration',
-            name='connector',
-            field=models.CharField(default='demo', max_length=32),
+            model_name="integration",
+            name="connector",
+            field=models.CharField(default="demo", max_length=32),
         ),
         migrations.AddField(
-            model_name='integration',
-            name='credentials',
+            model_name="integration",
+            name="credentials",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='integration',
-            name='cursor',
+            model_name="integration",
+            name="credentials_header",
+            field=models.CharField(blank=True, max_length=100),
+        ),
+        migrations.AddField(
+            model_name="integration",
+            name="cursor",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='integration',
-            name='last_sync',
+            model_name="integration",
+            name="last_sync",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='active',
+            model_name="modelversion",
+            name="active",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='campaign',
-            name='min_churn_risk',
+            model_name="campaign",
+            name="min_churn_risk",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='integration',
-            name='config',
+            model_name="integration",
+            name="config",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='syncedrecord',
-            name='external_id',
+            model_name="syncedrecord",
+            name="external_id",
             field=models.CharField(max_length=255),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('organization', 'kind'), name='one_active_model_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)),
+                fields=("organization", "kind"),
+                name="one_active_model_version",
+            ),
         ),
         migrations.AddField(
-            model_name='workflowschedule',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="workflowschedule",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='workflowschedule',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schedules', to='accounts.organization'),
+            model_name="workflowschedule",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="schedules",
+                to="accounts.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='workflowrun',
-            name='schedule',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='runs', to='orchestration.workflowschedule'),
+            model_name="workflowrun",
+            name="schedule",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="runs",
+                to="orchestration.workflowschedule",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowschedule',
-            index=models.Index(fields=['organization', '-created_at'], name='orchestrati_organiz_a4387b_idx'),
+            model_name="workflowschedule",
+            index=models.Index(
+                fields=["organization", "-created_at"], name="orchestrati_organiz_a4387b_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowschedule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(models.Q(('cron', ''), _negated=True), ('interval_seconds__isnull', True)), models.Q(('cron', ''), ('interval_seconds__isnull', False)), _connector='OR'), name='schedule_cron_or_interval'),
+            model_name="workflowschedule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        models.Q(("cron", ""), _negated=True), ("interval_seconds__isnull", True)
+                    ),
+                    models.Q(("cron", ""), ("interval_seconds__isnull", False)),
+                    _connector="OR",
+                ),
+                name="schedule_cron_or_interval",
+            ),
         ),
     ]

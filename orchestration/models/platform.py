@@ -57,6 +57,8 @@ class Integration(models.Model):
     config = models.JSONField(default=dict, blank=True)
     # orchestration.platform.credentials: ciphertext of {"header": ..., "value": ...}.
     credentials = models.TextField(blank=True, editable=False)
+    # The header the credentials are sent under: readable, so pages can say what is set.
+    credentials_header = models.CharField(max_length=100, blank=True)
     # Where the next incremental sync continues; empty = from the beginning.
     cursor = models.TextField(blank=True)
     # The last sync's numbers: fetched, created, updated, pages, cursor, full, run.

@@ -1,57 +1,239 @@
-"""Platform sync: pull one integration's records through its connector, page by page."""
+"""Platform sync: read one integration's records through its connector, page by page.
+
+Each page is upserted (unique per client, platform and source record id) in one transaction
+with the sync's progress (cursor and counts) on the integration, and then heartbeated; so a
+retried attempt (the worker died, the source was down) resumes after the last page it
+committed, whichever of its last heartbeat and the integration's record is further on (the
+SDK sends heartbeats throttled, so the record can be the fresher). Only the page in flight is
+read again, and reading a page twice only updates rows in place.
+
+A finished sync leaves its numbers and the cursor the next sync continues from on the
+integration (`cursor`, `last_sync`); `full=True` starts from the beginning instead. The
+cursor to continue from is the last one the source returned, or, when the last page came
+without one, the cursor that page was read with (the next sync reads it again: new records
+appended there are found, and upserts make the repeat harmless).
+"""
+
+import dataclasses
+import json
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
-from orchestration.models import Client, SyncedRecord
+from orchestration.models import Integration, SyncedRecord, WorkflowRun
 
-from . import demo_source
+from .connectors import ConnectorFailure, Page, Record, SyncTarget, connector_for
+from .credentials import CredentialsUnreadable, credentials_open
 from .errors import DataValidationError
 from .services import Heartbeat
 
+RUNNING, COMPLETED = "running", "completed"
+UPDATED_FIELDS = [
+    "email",
+    "sessions",
+    "spend",
+    "days_since_last_activity",
+    "support_tickets",
+    "churned",
+    "synced_at",
+]
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    run: str | None
+    full: bool
+    started_from: str | None
+    cursor: str | None
+    pages: int = 0
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    state: str = RUNNING
+
+    def checkpoint(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_checkpoint(cls, text: str | None) -> "SyncProgress | None":
+        try:
+            return cls.from_record(json.loads(text)) if text else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def from_record(cls, data: object) -> "SyncProgress | None":
+        """From a checkpoint or `Integration.last_sync`; None when it isn't a sync's (an
+        older record, another step's checkpoint): then the sync starts as if there were none."""
+        if not isinstance(data, dict):
+            return None
+        known = {field.name for field in dataclasses.fields(cls)}
+        try:
+            return cls(**{key: value for key, value in data.items() if key in known})
+        except TypeError:
+            return None
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    progress: SyncProgress
+    records: int  # the client's records from this platform after the sync
+
 
 def platform_records_sync(
-    *, organization_id: int, client_id: int, platform: str, heartbeat: Heartbeat
-) -> tuple[int, int]:
-    """Upsert the platform's customer records for the client; return (records, created)."""
-    client = Client.objects.filter(pk=client_id, organization_id=organization_id).first()
-    if client is None:
-        raise DataValidationError(f"Client {client_id} does not exist in this organization.")
-    integration = client.integrations.filter(platform=platform).first()
+    *,
+    organization_id: int,
+    client_id: int,
+    platform: str,
+    heartbeat: Heartbeat,
+    run_pk: str | None = None,
+    full: bool = False,
+    checkpoint: str | None = None,
+) -> SyncOutcome:
+    """Sync the client's `platform` integration through its connector; `run_pk` is the run
+    doing it (None for the demo seed), `checkpoint` the last heartbeat's, if any."""
+    integration = (
+        Integration.objects.select_related("client")
+        .filter(client_id=client_id, client__organization_id=organization_id, platform=platform)
+        .first()
+    )
     if integration is None:
-        raise DataValidationError(f"{client.name} has no {platform} integration.")
-    customers = demo_source.fetch_customers(client_key=client.email, platform=platform)
-    heartbeat(f"fetched {len(customers)} records")
-    before = client.records.filter(platform=platform).count()
+        raise DataValidationError(
+            f"Client {client_id} has no {platform} integration in this organization."
+        )
+    progress = _resumable(integration, run_pk, SyncProgress.from_checkpoint(checkpoint))
+    if progress is None:
+        _refuse_a_second_sync(integration, run_pk)
+        start = None if full else (integration.cursor or None)
+        progress = SyncProgress(run=run_pk, full=full, started_from=start, cursor=start)
+        _save_progress(integration, progress)
+    elif progress.state == COMPLETED:
+        return _outcome(integration, progress)  # a retry after the sync had finished
+    heartbeat(_progress_line(progress), progress.checkpoint())
+    connector = _connector(integration)
+    try:
+        while True:
+            page = _read(connector, progress)
+            progress = _commit_page(integration, progress, page)
+            heartbeat(_progress_line(progress), progress.checkpoint())
+            if page.next_cursor is None:
+                break
+    finally:
+        connector.close()
+    progress = dataclasses.replace(progress, state=COMPLETED)
     with transaction.atomic():
+        integration.cursor = progress.cursor or ""
+        integration.last_synced_at = timezone.now()
+        _save_progress(integration, progress, also=["cursor", "last_synced_at"])
+    return _outcome(integration, progress)
+
+
+def _resumable(
+    integration: Integration, run_pk: str | None, heartbeated: SyncProgress | None
+) -> SyncProgress | None:
+    """This run's progress so far, from the further on of its heartbeat and its record."""
+    if run_pk is None:
+        return None
+    candidates = [
+        progress
+        for progress in (SyncProgress.from_record(integration.last_sync), heartbeated)
+        if progress is not None and progress.run == run_pk
+    ]
+    return max(candidates, key=lambda p: (p.state == COMPLETED, p.pages), default=None)
+
+
+def _refuse_a_second_sync(integration: Integration, run_pk: str | None) -> None:
+    other = integration.last_sync.get("run")
+    if integration.last_sync.get("state") != RUNNING or not other or other == run_pk:
+        return
+    running = (
+        WorkflowRun.objects.filter(pk=other)
+        .exclude(status__in=WorkflowRun.TERMINAL)
+        .values_list("workflow_id", flat=True)
+        .first()
+    )
+    if running:
+        raise DataValidationError(
+            f"Another sync of this integration is running ({running}); "
+            "start this one when it has finished."
+        )
+
+
+def _connector(integration: Integration):
+    try:
+        credentials = credentials_open(integration.pk, integration.credentials)
+    except CredentialsUnreadable as error:
+        raise DataValidationError(str(error)) from None
+    return connector_for(
+        integration.connector,
+        config=integration.config,
+        credentials=credentials,
+        target=SyncTarget(client_key=integration.client.email, platform=integration.platform),
+    )
+
+
+def _read(connector, progress: SyncProgress) -> Page:
+    where = f"Page {progress.pages + 1} (cursor {progress.cursor or 'none: the first page'})"
+    try:
+        page = connector.fetch_page(progress.cursor)
+    except ConnectorFailure as failure:
+        raise ConnectorFailure(f"{where}: {failure}") from None
+    if page.next_cursor is not None and page.next_cursor == progress.cursor:
+        raise ConnectorFailure(f"{where}: the source returned the same cursor again.")
+    return page
+
+
+def _commit_page(integration: Integration, progress: SyncProgress, page: Page) -> SyncProgress:
+    # The last of a record id's occurrences in a page wins (one upsert can't touch a row twice).
+    records: dict[str, Record] = {record.external_id: record for record in page.records}
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        existing = SyncedRecord.objects.filter(
+            client_id=locked.client_id, platform=locked.platform, external_id__in=list(records)
+        ).count()
         SyncedRecord.objects.bulk_create(
             [
                 SyncedRecord(
-                    client=client,
-                    platform=platform,
-                    external_id=c.external_id,
-                    email=c.email,
-                    sessions=c.sessions,
-                    spend=c.spend,
-                    days_since_last_activity=c.days_since_last_activity,
-                    support_tickets=c.support_tickets,
-                    churned=c.churned,
+                    client_id=locked.client_id,
+                    platform=locked.platform,
+                    external_id=record.external_id,
+                    email=record.email,
+                    sessions=record.sessions,
+                    spend=record.spend,
+                    days_since_last_activity=record.days_since_last_activity,
+                    support_tickets=record.support_tickets,
+                    churned=record.churned,
                 )
-                for c in customers
+                for record in records.values()
             ],
             update_conflicts=True,
             unique_fields=["client", "platform", "external_id"],
-            update_fields=[
-                "email",
-                "sessions",
-                "spend",
-                "days_since_last_activity",
-                "support_tickets",
-                "churned",
-                "synced_at",
-            ],
+            update_fields=UPDATED_FIELDS,
         )
-        integration.last_synced_at = timezone.now()
-        integration.save(update_fields=["last_synced_at"])
-    after = client.records.filter(platform=platform).count()
-    return after, after - before
+        progress = dataclasses.replace(
+            progress,
+            cursor=page.next_cursor if page.next_cursor is not None else progress.cursor,
+            pages=progress.pages + 1,
+            fetched=progress.fetched + len(page.records),
+            created=progress.created + len(records) - existing,
+            updated=progress.updated + existing,
+        )
+        _save_progress(integration, progress)
+    return progress
+
+
+def _save_progress(integration: Integration, progress: SyncProgress, also=()) -> None:
+    integration.last_sync = {**dataclasses.asdict(progress), "at": timezone.now().isoformat()}
+    integration.save(update_fields=["last_sync", *also])
+
+
+def _progress_line(progress: SyncProgress) -> str:
+    return f"page {progress.pages}: {progress.fetched} records fetched"
+
+
+def _outcome(integration: Integration, progress: SyncProgress) -> SyncOutcome:
+    records = SyncedRecord.objects.filter(
+        client_id=integration.client_id, platform=integration.platform
+    ).count()
+    return SyncOutcome(progress=progress, records=records)

@@ -21,6 +21,14 @@ class AuditAction(StrEnum):
     WORKFLOW_RETRY = "workflow.retry"
     WORKFLOW_STATUS = "workflow.status"
     WORKFLOW_RECONCILED = "workflow.reconciled"
+    SCHEDULE_CREATE = "schedule.create"
+    SCHEDULE_UPDATE = "schedule.update"
+    SCHEDULE_PAUSE = "schedule.pause"
+    SCHEDULE_UNPAUSE = "schedule.unpause"
+    SCHEDULE_TRIGGER = "schedule.trigger"
+    SCHEDULE_DELETE = "schedule.delete"
+    SCHEDULE_SYNCED = "schedule.synced"
+    SCHEDULE_RUN_STARTED = "schedule.run_started"
     MEMBERSHIP_SET = "membership.set"
     MEMBERSHIP_REMOVE = "membership.remove"
     TOKEN_CREATE = "token.create"
@@ -28,6 +36,7 @@ class AuditAction(StrEnum):
     LOGIN_LOCKOUT = "login.lockout"
     LOGIN_UNLOCK = "login.unlock"
     PAYLOADS_DECODED = "temporal.payloads_decoded"
+    INTEGRATION_CONFIGURE = "integration.configure"
 
 
 def audit_event_record(

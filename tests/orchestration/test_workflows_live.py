@@ -78,13 +78,18 @@ def test_platform_sync_stores_the_demo_sources_records(live, api, demo_client):
         "platform": "ga4",
         "records": 200,
         "created": 200,
+        "updated": 0,
+        "fetched": 200,
+        "pages": 1,
+        "full": False,
     }
     assert SyncedRecord.objects.filter(client=demo_client, platform="ga4").count() == 200
     assert demo_client.integrations.get(platform="ga4").last_synced_at is not None
 
-    # A second sync updates in place: same records, none created.
+    # A second, full sync reads everything again and updates in place: none created.
+    body["full"] = True
     again = wait_for_status(start(api, "acme-operator", "platform-sync", body)["workflow_id"], DONE)
-    assert again.result["created"] == 0
+    assert (again.result["created"], again.result["updated"]) == (0, 200)
     assert SyncedRecord.objects.filter(client=demo_client, platform="ga4").count() == 200
 
 

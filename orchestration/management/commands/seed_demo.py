@@ -57,12 +57,12 @@ class Command(BaseCommand):
             )
             for platform in DEMO_PLATFORMS:
                 Integration.objects.get_or_create(client=client, platform=platform)
-                records, _ = platform_records_sync(
+                records = platform_records_sync(
                     organization_id=organization.pk,
                     client_id=client.pk,
                     platform=platform,
-                    heartbeat=lambda detail: None,
-                )
+                    heartbeat=lambda *progress: None,
+                ).records
             self.stdout.write(
                 f"{slug}: demo client id {client.pk} with {records} records per platform "
                 f"({', '.join(DEMO_PLATFORMS)})"

@@ -18,6 +18,10 @@ from .workflow import PlatformSyncWorkflow
 class PlatformSyncStartSerializer(WorkflowStartSerializer):
     client = OrganizationClientField(source="client_id")
     platform = serializers.ChoiceField(choices=Platform.choices())
+    full = serializers.BooleanField(
+        default=False,
+        help_text="Read everything again instead of continuing from the last sync's cursor.",
+    )
 
     def validate(self, data):
         organization, client_id = data["organization"], data["client_id"]

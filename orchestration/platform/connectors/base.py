@@ -1,0 +1,69 @@
+"""What every connector is: something that reads one page of customer records after a cursor.
+
+A connector is built for one integration (its validated configuration and credentials) and
+knows nothing of the database or of Temporal; `orchestration.platform.sync` pages through it,
+upserts each page and keeps the cursor.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+from rest_framework import serializers
+
+from orchestration.platform.errors import DataValidationError
+
+
+@dataclass(frozen=True)
+class Record:
+    """One customer's metrics as one platform reports them."""
+
+    external_id: str
+    email: str
+    sessions: int
+    spend: Decimal
+    days_since_last_activity: int
+    support_tickets: int
+    churned: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[Record]
+    # Where the next page starts; None when this was the last one.
+    next_cursor: str | None
+
+
+class ConnectorFailure(DataValidationError):
+    """The source answered in a way no retry will change (a 4xx, a malformed page): the sync
+    fails at once, with a message naming the page and what was wrong."""
+
+
+class ConnectorUnavailable(Exception):
+    """The source could not be read for now (timeouts, 429s, 5xx past their retries): a
+    retryable failure; the next attempt resumes from the cursor."""
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """What a connector may know about the integration it reads for (no personal data)."""
+
+    client_key: str  # a stable key for the client (the demo's generator seeds from it)
+    platform: str
+
+
+class Connector(Protocol):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    # Validates and completes the integration's `config` (defaults filled in).
+    config_serializer: ClassVar[type[serializers.Serializer]]
+    # Whether the connector uses credentials ({"header": ..., "value": ...}).
+    uses_credentials: ClassVar[bool]
+
+    def __init__(
+        self, *, config: dict[str, Any], credentials: dict[str, str] | None, target: SyncTarget
+    ) -> None: ...
+
+    def fetch_page(self, cursor: str | None) -> Page: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,272 @@
+"""`http-json`: any paginated JSON API.
+
+`GET <url>?<cursor_param>=<cursor>&<limit_param>=<page_size>` answering
+`{"records": [...], "next_cursor": "..." | null}`; the records' and cursor's paths and the
+field names are configurable. 429s (honouring `Retry-After`), 5xx answers, timeouts and lost
+connections are tried again with backoff within the page; other 4xx answers, redirects and
+malformed pages fail at once, naming what was wrong (never a record's values: they are
+personal data). The credential header is sent as given and appears nowhere else.
+"""
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator, validate_email
+from rest_framework import serializers
+
+from .base import ConnectorFailure, ConnectorUnavailable, Page, Record, SyncTarget
+
+RECORD_FIELDS = (
+    "id",
+    "email",
+    "sessions",
+    "spend",
+    "days_since_last_activity",
+    "support_tickets",
+    "churned",
+)
+COUNTS = ("sessions", "days_since_last_activity", "support_tickets")
+MAX_COUNT = 2**31 - 1
+MAX_SPEND = Decimal("9999999999.99")
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+# Tries per page for 429s, 5xx answers and network errors; waits double from 1 s.
+TRIES_PER_PAGE = 6
+FIRST_BACKOFF_SECONDS = 1.0
+# A Retry-After longer than this is left to Temporal's retry (resuming from the cursor)
+# rather than held inside the activity.
+LONGEST_WAIT_SECONDS = 60.0
+
+
+class FieldMapSerializer(serializers.Serializer):
+    """Where each of the console's record fields is in the source's records (dotted paths)."""
+
+    def get_fields(self):
+        return {
+            name: serializers.CharField(max_length=200, default=name, help_text=f"Default {name}.")
+            for name in RECORD_FIELDS
+        }
+
+
+class HttpJsonConfigSerializer(serializers.Serializer):
+    url = serializers.CharField(
+        max_length=2000,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The first page's URL (http or https).",
+    )
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    cursor_param = serializers.CharField(max_length=100, default="cursor")
+    limit_param = serializers.CharField(max_length=100, default="limit")
+    records_path = serializers.CharField(max_length=200, default="records")
+    next_cursor_path = serializers.CharField(max_length=200, default="next_cursor")
+    fields = FieldMapSerializer(default=dict, help_text="Record field -> the source's field.")
+    timeout_seconds = serializers.FloatField(min_value=1, max_value=120, default=15)
+
+    def validate_url(self, url: str) -> str:
+        if "@" in urlsplit(url).netloc:
+            raise serializers.ValidationError(
+                "Put credentials in the integration's credentials, not in the URL."
+            )
+        return url
+
+    def validate_fields(self, fields: dict) -> dict:
+        # A partial map keeps the defaults for the fields it doesn't name.
+        return {name: fields.get(name, name) for name in RECORD_FIELDS}
+
+
+def _at(document: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(document, dict) or part not in document:
+            raise KeyError(path)
+        document = document[part]
+    return document
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= MAX_COUNT else None
+
+
+def _spend(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and 0 <= amount <= MAX_SPEND else None
+
+
+def _external_id(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= 255 else None
+
+
+def _email(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > 254:
+        return None
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        return None
+    return value
+
+
+def _churned(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return bool(value) if isinstance(value, int) and value in (0, 1) else None
+
+
+EXPECTED = {
+    "id": ("a non-empty string or integer (at most 255 characters)", _external_id),
+    "email": ("an e-mail address", _email),
+    "sessions": ("a non-negative integer", _count),
+    "spend": ("a non-negative amount", _spend),
+    "days_since_last_activity": ("a non-negative integer", _count),
+    "support_tickets": ("a non-negative integer", _count),
+    "churned": ("true or false", _churned),
+}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class HttpJsonConnector:
+    name = "http-json"
+    label = "HTTP JSON API"
+    config_serializer = HttpJsonConfigSerializer
+    uses_credentials = True
+
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any],
+        credentials: dict[str, str] | None,
+        target: SyncTarget,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.sleep = sleep
+        headers = {"Accept": "application/json"}
+        if credentials:
+            headers[credentials["header"]] = credentials["value"]
+        # No redirects: a credential header must not follow the answer to another host.
+        self.http = httpx.Client(
+            headers=headers, timeout=config["timeout_seconds"], follow_redirects=False
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def fetch_page(self, cursor: str | None) -> Page:
+        document = self._get(cursor)
+        config = self.config
+        try:
+            raw_records = _at(document, config["records_path"])
+        except KeyError:
+            raise ConnectorFailure(f"the answer has no {config['records_path']!r}.") from None
+        if not isinstance(raw_records, list):
+            raise ConnectorFailure(f"{config['records_path']!r} is not a list.")
+        try:
+            next_cursor = _at(document, config["next_cursor_path"])
+        except KeyError:
+            next_cursor = None
+        if next_cursor is not None and (
+            isinstance(next_cursor, bool) or not isinstance(next_cursor, str | int)
+        ):
+            raise ConnectorFailure(
+                f"{config['next_cursor_path']!r} must be a string, a number or null."
+            )
+        records = [self._record(index, raw) for index, raw in enumerate(raw_records)]
+        next_cursor = str(next_cursor) if next_cursor not in (None, "") else None
+        return Page(records=records, next_cursor=next_cursor)
+
+    def _record(self, index: int, raw: Any) -> Record:
+        if not isinstance(raw, dict):
+            raise ConnectorFailure(f"record {index} is not an object.")
+        values = {}
+        for field, source in self.config["fields"].items():
+            expected, convert = EXPECTED[field]
+            try:
+                value = convert(_at(raw, source))
+            except KeyError:
+                raise ConnectorFailure(f"record {index} has no {source!r} (the {field}).") from None
+            if value is None:
+                # The value itself may be personal data: name its type only.
+                kind = type(_at(raw, source)).__name__
+                raise ConnectorFailure(
+                    f"record {index}: {source!r} (the {field}) must be {expected}; got a {kind}."
+                )
+            values[field] = value
+        values["external_id"] = values.pop("id")
+        return Record(**values)
+
+    def _get(self, cursor: str | None) -> Any:
+        config = self.config
+        params = {config["limit_param"]: config["page_size"]}
+        if cursor is not None:
+            params[config["cursor_param"]] = cursor
+        backoff = FIRST_BACKOFF_SECONDS
+        for attempt in range(1, TRIES_PER_PAGE + 1):
+            last = attempt == TRIES_PER_PAGE
+            try:
+                response, body = self._request(params)
+            except httpx.TransportError as error:
+                problem, wait = f"{type(error).__name__} reaching the source", backoff
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        return json.loads(body)
+                    except ValueError:
+                        raise ConnectorFailure("the answer is not JSON.") from None
+                if status == 429 or status >= 500:
+                    problem = f"the source answered {status}"
+                    wait = (_retry_after(response) if status == 429 else None) or backoff
+                    if wait > LONGEST_WAIT_SECONDS:
+                        raise ConnectorUnavailable(
+                            f"{problem} and asks to wait {wait:.0f} s; trying again later."
+                        )
+                elif 300 <= status < 400:
+                    raise ConnectorFailure(
+                        f"the source redirected ({status}); configure the final URL."
+                    )
+                else:
+                    raise ConnectorFailure(f"the source answered {status}; not retrying.")
+            if last:
+                raise ConnectorUnavailable(f"{problem} after {TRIES_PER_PAGE} tries.")
+            self.sleep(wait)
+            backoff = min(backoff * 2, LONGEST_WAIT_SECONDS)
+        raise AssertionError("unreachable")
+
+    def _request(self, params: dict) -> tuple[httpx.Response, bytes]:
+        with self.http.stream("GET", self.config["url"], params=params) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_PAGE_BYTES:
+                    raise ConnectorFailure(
+                        f"the answer is larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB."
+                    )
+            return response, bytes(body)

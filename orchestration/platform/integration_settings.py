@@ -1,0 +1,130 @@
+"""Configuring an integration: its connector, the connector's configuration and the
+credentials it sends. The API's PATCH and the admin's integration page both go through
+`IntegrationSettingsSerializer` and `integration_settings_save`.
+
+Credentials are write-only: stored sealed (`credentials.py`), answered as whether they are
+set and under which header, and audited the same way. Changing the connector or its
+configuration starts the next sync from the beginning (the old cursor means nothing to the
+new source)."""
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from rest_framework import serializers
+
+from accounts.permissions import has_organization_permission
+from accounts.roles import MANAGE_INTEGRATIONS
+from orchestration.models import Integration
+from orchestration.services.audit import AuditAction, audit_event_record
+
+from .connectors import config_validated, connector_choices, connector_type
+from .credentials import credentials_seal
+
+# RFC 9110 field names are tokens; values must not break the header block.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
+HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]{1,4096}")
+
+
+class CredentialsSerializer(serializers.Serializer):
+    header = serializers.CharField(max_length=100, default="Authorization", trim_whitespace=False)
+    value = serializers.CharField(
+        max_length=4096, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate_header(self, header: str) -> str:
+        if not HEADER_NAME.fullmatch(header):
+            raise serializers.ValidationError("Not an HTTP header name.")
+        return header
+
+    def validate_value(self, value: str) -> str:
+        if not HEADER_VALUE.fullmatch(value):
+            raise serializers.ValidationError("Not a valid header value (no line breaks).")
+        return value
+
+    def validate(self, data: dict[str, str]) -> dict[str, str]:
+        # A PATCH is partial, which DRF passes down: required and default are enforced here.
+        if "value" not in data:
+            raise serializers.ValidationError({"value": ["This field is required."]})
+        return {"header": "Authorization", **data}
+
+
+class IntegrationSettingsSerializer(serializers.Serializer):
+    """What a PATCH may change; omitted fields stay as they are. `credentials: null` removes
+    them. The configuration is validated by the connector it is for (defaults filled in)."""
+
+    connector = serializers.ChoiceField(choices=connector_choices())
+    config = serializers.JSONField(
+        help_text="The connector's settings (see README: Connectors). Replaces the old ones."
+    )
+    credentials = CredentialsSerializer(allow_null=True)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        integration: Integration = self.context["integration"]
+        connector = data.get("connector", integration.connector)
+        changes_source = "connector" in data and connector != integration.connector
+        config = data.get("config", {} if changes_source else integration.config)
+        try:
+            data["config"] = config_validated(connector, config)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"config": error.detail}) from None
+        data["connector"] = connector
+        if data.get("credentials") and not connector_type(connector).uses_credentials:
+            raise serializers.ValidationError(
+                {"credentials": [f"The {connector} connector sends no credentials."]}
+            )
+        return data
+
+
+def may_configure(user: AbstractBaseUser, integration: Integration) -> bool:
+    return has_organization_permission(user, integration.client.organization, MANAGE_INTEGRATIONS)
+
+
+def integration_settings_save(
+    *, user: AbstractBaseUser, integration: Integration, settings: dict[str, Any]
+) -> Integration:
+    """Apply validated `settings` (IntegrationSettingsSerializer's data) with an audit event
+    in the same transaction. The event names the header, never the credential."""
+    if not may_configure(user, integration):
+        raise PermissionDenied("Configuring integrations needs the manager or admin role.")
+    with transaction.atomic():
+        locked = (
+            Integration.objects.select_for_update().select_related("client").get(pk=integration.pk)
+        )
+        source_changed = (settings["connector"], settings["config"]) != (
+            locked.connector,
+            locked.config,
+        )
+        locked.connector, locked.config = settings["connector"], settings["config"]
+        if source_changed:
+            locked.cursor = ""
+        if "credentials" in settings:
+            given = settings["credentials"]
+            locked.credentials = credentials_seal(locked.pk, dict(given)) if given else ""
+            locked.credentials_header = given["header"] if given else ""
+            credentials = "replaced" if given else "removed"
+        elif not connector_type(locked.connector).uses_credentials and locked.credentials:
+            locked.credentials, locked.credentials_header, credentials = "", "", "removed"
+        else:
+            credentials = "kept"
+        locked.save(
+            update_fields=["connector", "config", "credentials", "credentials_header", "cursor"]
+        )
+        audit_event_record(
+            action=AuditAction.INTEGRATION_CONFIGURE,
+            actor=user,
+            organization=locked.client.organization,
+            payload={
+                "integration": locked.pk,
+                "client": locked.client_id,
+                "platform": locked.platform,
+                "connector": locked.connector,
+                "config": locked.config,
+                "credentials": credentials,
+                "credentials_header": locked.credentials_header or None,
+                "cursor_reset": source_changed,
+            },
+        )
+    return locked
