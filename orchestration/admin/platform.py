@@ -223,7 +223,7 @@ class ModelVersionAdmin(PlatformRecordAdmin):
         "silhouette",
         "created_at",
     ]
-    list_filter = [*PlatformRecordAdmin.list_filter, "kind"]
+    list_filter = [*PlatformRecordAdmin.list_filter, "kind", "active"]
     fields = [
         "organization",
         "kind",
@@ -240,10 +240,6 @@ class ModelVersionAdmin(PlatformRecordAdmin):
 
     def get_queryset(self, request):
         return model_version_list(user=request.user)
-
-    @admin.display(description="active", boolean=True, ordering="is_active")
-    def active(self, version: ModelVersion) -> bool:
-        return version.is_active
 
     @admin.display(description="ROC AUC")
     def roc_auc(self, version: ModelVersion):

@@ -102,9 +102,11 @@ def eyes_model_retrain(
     heartbeat: Heartbeat,
     checkpoint: str | None = None,
 ) -> ModelVersion:
-    """Train the model on the organization's synced records and store it as a new version.
+    """Train the model on the organization's synced records and store it as a new version,
+    the active one of its kind (the previous active version is deactivated with it).
 
-    Nothing is stored until training has finished, so a cancelled run leaves no version.
+    Nothing is stored until training has finished, so a cancelled or failed run leaves no
+    version and the previous one active.
     Heartbeats carry a checkpoint; given one (from an interrupted attempt), training resumes
     from its epoch instead of starting over.
     """
@@ -122,9 +124,12 @@ def eyes_model_retrain(
         resume=checkpoints.decode(checkpoint),
     )
     with transaction.atomic():
-        latest = ModelVersion.objects.filter(organization_id=organization_id, kind=kind).aggregate(
-            Max("version")
-        )["version__max"]
+        # One retrain of an organization finishes at a time: the version number and the
+        # active flag move together.
+        Organization.objects.select_for_update().get(pk=organization_id)
+        versions = ModelVersion.objects.filter(organization_id=organization_id, kind=kind)
+        latest = versions.aggregate(Max("version"))["version__max"]
+        versions.filter(active=True).update(active=False)
         return ModelVersion.objects.create(
             organization_id=organization_id,
             kind=kind,
@@ -133,6 +138,7 @@ def eyes_model_retrain(
             metrics=trained.metrics,
             parameters=trained.parameters,
             training_rows=len(features),
+            active=True,
             run=WorkflowRun.objects.get(pk=run_pk),
         )
 

@@ -1,6 +1,6 @@
 """Read-only, permission-scoped queries for the records the workflows create."""
 
-from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.permissions import organizations_for
@@ -64,14 +64,8 @@ def integration_list(*, user) -> QuerySet[Integration]:
 
 
 def model_version_list(*, user) -> QuerySet[ModelVersion]:
-    """The user's model versions, each with `is_active`: no newer version of its kind exists
-    in its organization (campaigns score with that one)."""
-    newer = ModelVersion.objects.filter(
-        organization=OuterRef("organization"),
-        kind=OuterRef("kind"),
-        version__gt=OuterRef("version"),
-    )
-    return platform_record_list(user=user, model=ModelVersion).annotate(is_active=~Exists(newer))
+    """The user's model versions (`active`: the one of its kind that campaigns use)."""
+    return platform_record_list(user=user, model=ModelVersion)
 
 
 def campaign_list(*, user) -> QuerySet[Campaign]:

@@ -36,13 +36,16 @@ def make_run(organization, workflow_type: str = "eyes-retrain", **fields) -> Wor
     )
 
 
-def make_version(organization, kind: str, version: int, metrics: dict) -> ModelVersion:
+def make_version(
+    organization, kind: str, version: int, metrics: dict, active: bool = False
+) -> ModelVersion:
     return ModelVersion.objects.create(
         organization=organization,
         kind=kind,
         version=version,
         metrics=metrics,
         training_rows=40,
+        active=active,
         run=make_run(organization),
     )
 
@@ -78,9 +81,15 @@ def acme(orgs, demo_client):
         widgets=[{"type": "platform_summary", "platform": "hubspot"}, {"type": "churn_risk"}],
     )
     churn_v1 = make_version(orgs["acme"], "churn", 1, {"roc_auc": 0.71, "accuracy": 0.65})
-    churn_v2 = make_version(orgs["acme"], "churn", 2, {"roc_auc": 0.8123, "accuracy": 0.77})
+    churn_v2 = make_version(
+        orgs["acme"], "churn", 2, {"roc_auc": 0.8123, "accuracy": 0.77}, active=True
+    )
     clustering = make_version(
-        orgs["acme"], "clustering", 1, {"silhouette": 0.4321, "cluster_sizes": [12, 30, 8]}
+        orgs["acme"],
+        "clustering",
+        1,
+        {"silhouette": 0.4321, "cluster_sizes": [12, 30, 8]},
+        active=True,
     )
     return {
         "client": demo_client,
@@ -149,18 +158,23 @@ def test_integration_pages(viewer, acme):
     assert "HubSpot" in response.text
 
 
-def test_model_version_active_flag_is_the_newest_of_its_kind(viewer, acme, orgs):
-    # A newer version in another organization doesn't retire acme's.
-    make_version(orgs["globex"], "churn", 7, {})
+def test_model_version_list_shows_the_active_flag(viewer, acme, orgs):
+    make_version(orgs["globex"], "churn", 7, {}, active=True)  # not acme's: not listed
     response = viewer.get(list_url(ModelVersion))
     assert response.status_code == 200
-    active = {row.pk: row.is_active for row in response.context["cl"].result_list}
+    active = {row.pk: row.active for row in response.context["cl"].result_list}
     assert active == {
         acme["churn_v1"].pk: False,
         acme["churn_v2"].pk: True,
         acme["clustering"].pk: True,
     }
     assert "0.8123" in response.text
+    assert response.text.count('alt="True"') == 2  # the flag's icon, once per active row
+    # The flag is the stored one, not "the newest": an older version may be the active one.
+    ModelVersion.objects.filter(pk=acme["churn_v2"].pk).update(active=False)
+    ModelVersion.objects.filter(pk=acme["churn_v1"].pk).update(active=True)
+    response = viewer.get(list_url(ModelVersion), {"active__exact": "1", "kind": "churn"})
+    assert [row.pk for row in response.context["cl"].result_list] == [acme["churn_v1"].pk]
 
 
 def test_model_version_page_shows_metrics_as_a_table_and_links_its_run(viewer, acme):

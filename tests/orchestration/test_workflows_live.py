@@ -100,6 +100,7 @@ def test_eyes_retrain_stores_a_model_version_with_metrics(live, api, demo_client
     assert run.status == "COMPLETED", run.error
     version = ModelVersion.objects.get(run=run)
     assert (version.kind, version.version, version.training_rows) == (model, 1, 400)
+    assert version.active
     assert run.result["model_version_id"] == version.pk
     if model == "churn":
         assert 0.5 < version.metrics["roc_auc"] <= 1

@@ -35,7 +35,10 @@ class EyesRetrainStartSerializer(WorkflowStartSerializer):
 
 def records(run: WorkflowRun) -> list[RunRecord]:
     version = ModelVersion.objects.filter(run=run).first()
-    return [RunRecord("model version", version, "")] if version else []
+    if version is None:
+        return []
+    # Active: campaigns use it (until a later retrain of its kind completes).
+    return [RunRecord("model version", version, "active" if version.active else "not active")]
 
 
 UNIT = WorkflowUnit(
