@@ -4,15 +4,23 @@ linking to the runs that made or touched it."""
 import json
 from collections.abc import Iterable
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_value
 from django.db.models import Model
 from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
-from orchestration.models import Campaign, Client, Integration, ModelVersion
+from orchestration.models import Campaign, Client, Integration, ModelVersion, WorkflowRun
+from orchestration.platform.connectors import connector_choices
+from orchestration.platform.integration_settings import (
+    IntegrationSettingsSerializer,
+    integration_settings_save,
+    manages_integrations_somewhere,
+    may_configure,
+)
 from orchestration.selectors.platform import (
     campaign_audience,
     campaign_list,
@@ -177,24 +185,158 @@ class ClientAdmin(PlatformRecordAdmin):
         return _table(["workflow", "type", "status", "created"], rows)
 
 
+class IntegrationSettingsForm(forms.ModelForm):
+    """The integration's connector, settings and credentials, validated by the API's own
+    serializer (IntegrationSettingsSerializer); saved by `integration_settings_save`."""
+
+    connector = forms.ChoiceField(choices=connector_choices)
+    config = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 70, "class": "vLargeTextField"}),
+        help_text=mark_safe(  # a constant: nothing from a request goes into it
+            "The connector's settings as JSON; left-out settings take their defaults. "
+            "For http-json: <code>url</code>, <code>page_size</code>, <code>cursor_param</code>, "
+            "<code>limit_param</code>, <code>records_path</code>, <code>next_cursor_path</code>, "
+            "<code>fields</code>, <code>timeout_seconds</code> (README: Connectors)."
+        ),
+    )
+    credentials_header = forms.CharField(
+        required=False, max_length=100, label="Credential header", initial="Authorization"
+    )
+    credentials_value = forms.CharField(
+        required=False,
+        max_length=4096,
+        label="Credential value",
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: leave empty to keep the stored value.",
+    )
+    remove_credentials = forms.BooleanField(required=False, label="Remove the credentials")
+
+    class Meta:
+        model = Integration
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        integration = self.instance
+        self.initial.update(
+            connector=integration.connector,
+            config=integration.config,
+            credentials_header=integration.credentials_header or "Authorization",
+        )
+
+    def clean(self):
+        data = super().clean()
+        body = {"connector": data.get("connector"), "config": data.get("config") or {}}
+        if data.get("remove_credentials"):
+            body["credentials"] = None
+        elif data.get("credentials_value"):
+            body["credentials"] = {
+                "header": data.get("credentials_header") or "Authorization",
+                "value": data["credentials_value"],
+            }
+        serializer = IntegrationSettingsSerializer(
+            data=body, partial=True, context={"integration": self.instance}
+        )
+        if not serializer.is_valid():
+            for field, errors in serializer.errors.items():
+                self.add_error(
+                    "credentials_value" if field == "credentials" else field,
+                    _flat_errors(errors),
+                )
+        else:
+            self.settings = serializer.validated_data
+        return data
+
+
+def _flat_errors(errors, prefix: str = "") -> list[str]:
+    """DRF's nested errors ({"fields": {"email": ["..."]}}) as "fields.email: ..." lines."""
+    if isinstance(errors, dict):
+        return [
+            line
+            for key, value in errors.items()
+            for line in _flat_errors(
+                value, f"{prefix}{key}." if key != "non_field_errors" else prefix
+            )
+        ]
+    return [f"{prefix.rstrip('.')}: {error}" if prefix else str(error) for error in errors]
+
+
 @admin.register(Integration)
 class IntegrationAdmin(PlatformRecordAdmin):
-    list_display = ["client", "platform", "organization", "last_synced_at", "record_count"]
-    list_filter = [("client__organization", admin.RelatedOnlyFieldListFilter), "platform"]
+    list_display = [
+        "client",
+        "platform",
+        "organization",
+        "connector",
+        "last_synced_at",
+        "last_sync_numbers",
+        "record_count",
+    ]
+    list_filter = [
+        ("client__organization", admin.RelatedOnlyFieldListFilter),
+        "platform",
+        "connector",
+    ]
     search_fields = ["client__name"]
-    # `config` is left out: a connector's settings may carry its credentials.
-    fields = [
+    form = IntegrationSettingsForm
+    info_fields = [
         "client_link",
         "platform",
         "organization",
         "created_at",
         "last_synced_at",
+        "last_sync_table",
+        "cursor",
+        "credentials_state",
         "record_count",
     ]
-    readonly_fields = fields
+    readonly_fields = info_fields
+    # What someone who may not configure it sees.
+    view_fields = [*info_fields, "connector", "config_json"]
+    fieldsets = [
+        (None, {"fields": info_fields}),
+        (
+            "Connector",
+            {
+                "fields": [
+                    "connector",
+                    "config",
+                    "credentials_header",
+                    "credentials_value",
+                    "remove_credentials",
+                ],
+                "description": "Managers and admins change where the records come from. "
+                "Changing the connector or its settings makes the next sync start over.",
+            },
+        ),
+    ]
 
     def get_queryset(self, request):
         return integration_list(user=request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return manages_integrations_somewhere(request.user)
+        return may_configure(request.user, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            return self.fieldsets
+        return [(None, {"fields": self.view_fields})]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            return self.info_fields
+        return self.view_fields
+
+    def save_model(self, request, obj, form, change):
+        integration_settings_save(user=request.user, integration=obj, settings=form.settings)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Never the credential, not even that its field changed: the audit event says what.
+        return [{"changed": {"fields": ["connector settings"]}}]
 
     @admin.display(description="organization", ordering="client__organization__name")
     def organization(self, integration: Integration):
@@ -207,6 +349,44 @@ class IntegrationAdmin(PlatformRecordAdmin):
     @admin.display(description="client")
     def client_link(self, integration: Integration) -> SafeString | None:
         return _change_link(integration.client)
+
+    @admin.display(description="settings")
+    def config_json(self, integration: Integration) -> SafeString:
+        return _json(integration.config)
+
+    @admin.display(description="credentials")
+    def credentials_state(self, integration: Integration) -> str:
+        if not integration.credentials:
+            return "none"
+        return f"set, sent as the {integration.credentials_header} header (value never shown)"
+
+    @admin.display(description="last sync")
+    def last_sync_numbers(self, integration: Integration) -> str:
+        sync = integration.last_sync
+        if not sync:
+            return "-"
+        return (
+            f"{sync.get('state', '?')}: {sync.get('pages', 0)} pages, "
+            f"{sync.get('created', 0)} new, {sync.get('updated', 0)} updated"
+        )
+
+    @admin.display(description="last sync")
+    def last_sync_table(self, integration: Integration) -> SafeString | None:
+        sync = integration.last_sync
+        if not sync:
+            return None
+        run = WorkflowRun.objects.filter(pk=sync.get("run")).only("workflow_id").first()
+        rows = [
+            ("state", sync.get("state", "")),
+            ("full resync", "yes" if sync.get("full") else "no, continued from the cursor"),
+            ("pages", sync.get("pages", 0)),
+            ("records fetched", sync.get("fetched", 0)),
+            ("created", sync.get("created", 0)),
+            ("updated", sync.get("updated", 0)),
+            ("started from cursor", sync.get("started_from") or "the beginning"),
+            ("run", _change_link(run, run.workflow_id) if run else "-"),
+        ]
+        return _table(["", ""], rows)
 
 
 @admin.register(ModelVersion)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from rest_framework import serializers
 
-from accounts.permissions import has_organization_permission
+from accounts.permissions import has_organization_permission, organizations_for
 from accounts.roles import MANAGE_INTEGRATIONS
 from orchestration.models import Integration
 from orchestration.services.audit import AuditAction, audit_event_record
@@ -76,6 +76,10 @@ class IntegrationSettingsSerializer(serializers.Serializer):
                 {"credentials": [f"The {connector} connector sends no credentials."]}
             )
         return data
+
+
+def manages_integrations_somewhere(user: AbstractBaseUser) -> bool:
+    return organizations_for(user, MANAGE_INTEGRATIONS).exists()
 
 
 def may_configure(user: AbstractBaseUser, integration: Integration) -> bool:
