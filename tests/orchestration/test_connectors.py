@@ -136,7 +136,7 @@ def test_paths_and_field_names_are_configurable():
     served = [
         {
             "customer": {"key": 7, "mail": "a@b.example"},
-            "visits": 3,
+            "visits": "3",  # HubSpot sends every property as a string
             "value": "12.5",
             "idle": 4,
             "tickets": 0,
@@ -164,7 +164,12 @@ def test_paths_and_field_names_are_configurable():
             .fetch_page(None)
             .records
         )
-    assert (record.external_id, record.email, str(record.spend)) == ("7", "a@b.example", "12.50")
+    assert (record.external_id, record.email, record.sessions, str(record.spend)) == (
+        "7",
+        "a@b.example",
+        3,
+        "12.50",
+    )
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,9 @@ def _count(value: Any) -> int | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    # Some APIs (HubSpot's properties) send every value as a string.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
     return value if isinstance(value, int) and 0 <= value <= MAX_COUNT else None
 
 
