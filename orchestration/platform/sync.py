@@ -104,10 +104,7 @@ def platform_records_sync(
         )
     progress = _resumable(integration, run_pk, SyncProgress.from_checkpoint(checkpoint))
     if progress is None:
-        _refuse_a_second_sync(integration, run_pk)
-        start = None if full else (integration.cursor or None)
-        progress = SyncProgress(run=run_pk, full=full, started_from=start, cursor=start)
-        _save_progress(integration, progress)
+        progress = _begin(integration, run_pk, full)
     elif progress.state == COMPLETED:
         return _outcome(integration, progress)  # a retry after the sync had finished
     heartbeat(_progress_line(progress), progress.checkpoint())
@@ -143,21 +140,28 @@ def _resumable(
     return max(candidates, key=lambda p: (p.state == COMPLETED, p.pages), default=None)
 
 
-def _refuse_a_second_sync(integration: Integration, run_pk: str | None) -> None:
-    other = integration.last_sync.get("run")
-    if integration.last_sync.get("state") != RUNNING or not other or other == run_pk:
-        return
-    running = (
-        WorkflowRun.objects.filter(pk=other)
-        .exclude(status__in=WorkflowRun.TERMINAL)
-        .values_list("workflow_id", flat=True)
-        .first()
-    )
-    if running:
-        raise DataValidationError(
-            f"Another sync of this integration is running ({running}); "
-            "start this one when it has finished."
-        )
+def _begin(integration: Integration, run_pk: str | None, full: bool) -> SyncProgress:
+    """Record a new sync on the integration, unless another run's sync of it is still open
+    (two syncs would interleave their cursors)."""
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        other = locked.last_sync.get("run")
+        if locked.last_sync.get("state") == RUNNING and other and other != run_pk:
+            running = (
+                WorkflowRun.objects.filter(pk=other)
+                .exclude(status__in=WorkflowRun.TERMINAL)
+                .values_list("workflow_id", flat=True)
+                .first()
+            )
+            if running:
+                raise DataValidationError(
+                    f"Another sync of this integration is running ({running}); "
+                    "start this one when it has finished."
+                )
+        start = None if full else (locked.cursor or None)
+        progress = SyncProgress(run=run_pk, full=full, started_from=start, cursor=start)
+        _save_progress(integration, progress)
+    return progress
 
 
 def _connector(integration: Integration):
