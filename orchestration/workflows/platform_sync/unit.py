@@ -41,10 +41,28 @@ class PlatformSyncStartSerializer(WorkflowStartSerializer):
 
 
 def records(run: WorkflowRun) -> list[RunRecord]:
-    client = Client.objects.filter(
-        pk=run.input.get("client_id"), organization_id=run.organization_id
-    ).first()
-    return [RunRecord("client", client, run.input.get("platform", ""))] if client else []
+    integration = (
+        Integration.objects.select_related("client")
+        .filter(
+            client_id=run.input.get("client_id"),
+            client__organization_id=run.organization_id,
+            platform=run.input.get("platform", ""),
+        )
+        .first()
+    )
+    if integration is None:
+        return []
+    result = run.result or {}
+    numbers = (
+        f"{integration.connector}: {result['pages']} pages, {result['fetched']} fetched, "
+        f"{result['created']} new, {result['updated']} updated"
+        if "pages" in result
+        else integration.connector
+    )
+    return [
+        RunRecord("client", integration.client, run.input.get("platform", "")),
+        RunRecord("integration", integration, numbers),
+    ]
 
 
 UNIT = WorkflowUnit(
