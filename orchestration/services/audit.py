@@ -47,14 +47,16 @@ def audit_event_record(
     run=None,
     payload: dict[str, Any] | None = None,
     outcome: str = AuditEvent.Outcome.SUCCESS,
+    actor_name: str = "",
 ) -> AuditEvent:
-    """Append one event. The request id and client IP come from the current request, if any."""
+    """Append one event. The request id and client IP come from the current request, if any.
+    `actor_name` names an actor that is no user (a schedule), when `actor` is None."""
     context = current_request_context()
     actor = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
-        actor_username=actor.get_username() if actor else "",
+        actor_username=actor.get_username() if actor else actor_name,
         organization=organization
         if organization is not None
         else getattr(run, "organization", None),

@@ -28,9 +28,12 @@ from .heartbeats import beat, heartbeats_kept
 from .shared import (
     INTERRUPTED_ERROR_TYPE,
     RECONCILE_RUNS,
+    REGISTER_SCHEDULED_RUN,
     REPORT_RUN_STATUS,
+    SCHEDULE_MISSING_ERROR_TYPE,
     VALIDATION_ERROR_TYPE,
     RunStatusReport,
+    ScheduledRunStart,
     Step,
     failure_message,
 )
@@ -192,5 +195,19 @@ def report_run_status(report: RunStatusReport) -> None:
         )
 
 
+@console_activity(REGISTER_SCHEDULED_RUN)
+def register_scheduled_run(start: ScheduledRunStart) -> str:
+    """Record an execution a Temporal Schedule started as a run; its primary key."""
+    from orchestration.services.schedules import ScheduleGone, workflow_run_register_scheduled
+
+    try:
+        run = workflow_run_register_scheduled(start=start)
+    except ScheduleGone as error:
+        raise ApplicationError(
+            str(error), type=SCHEDULE_MISSING_ERROR_TYPE, non_retryable=True
+        ) from None
+    return str(run.pk)
+
+
 # The console's own activities, served by every worker beside the units' activities.
-CONSOLE_ACTIVITIES = [report_run_status, reconcile_runs]
+CONSOLE_ACTIVITIES = [report_run_status, reconcile_runs, register_scheduled_run]

@@ -156,6 +156,9 @@ REPORT_TIMEOUT_SECONDS = 30
 REPORT_MAXIMUM_ATTEMPTS = 10
 REPORT_RUN_STATUS = "report_run_status"
 RECONCILE_RUNS = "reconcile_runs"
+# Records, as a run, an execution a Temporal Schedule started (its input's run is "").
+REGISTER_SCHEDULED_RUN = "register_scheduled_run"
+SCHEDULE_MISSING_ERROR_TYPE = "ScheduleMissing"
 
 
 @dataclass
@@ -163,6 +166,18 @@ class WorkflowInput:
     run: str  # WorkflowRun primary key
     organization_id: int
     policy: WorkflowPolicy
+
+
+@dataclass
+class ScheduledRunStart:
+    """An execution a schedule started, as the workflow tells the console (the
+    `register_scheduled_run` local activity), which answers with the run's primary key."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    organization_id: int
+    started_at: str  # ISO 8601, the execution's start time
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 Every workflow (a `ConsoleWorkflow` subclass in its unit, `orchestration/workflows/<type>/`):
   - takes one dataclass input carrying its `WorkflowPolicy` (timeouts, attempts, backoff);
+  - when a Temporal Schedule started it (its input's `run` is empty), first records itself
+    as a run of that schedule through the `register_scheduled_run` local activity;
   - calls its activities through their typed stubs (`Step`s), each with a start-to-close
     timeout and a retry policy that never retries `ValidationFailed`;
   - reports each step and its outcome (COMPLETED, FAILED, CANCELED) to the console through the
@@ -49,12 +51,15 @@ with workflow.unsafe.imports_passed_through():
         INTERRUPTED_ERROR_TYPE,
         INTERRUPTION_PAUSE_SECONDS,
         MAX_INTERRUPTIONS,
+        REGISTER_SCHEDULED_RUN,
         REPORT_MAXIMUM_ATTEMPTS,
         REPORT_RUN_STATUS,
         REPORT_TIMEOUT_SECONDS,
+        SCHEDULE_MISSING_ERROR_TYPE,
         VALIDATION_ERROR_TYPE,
         Progress,
         RunStatusReport,
+        ScheduledRunStart,
         Step,
         WorkflowInput,
         failure_message,
@@ -104,6 +109,11 @@ class ConsoleWorkflow(Generic[In, R]):
         raise NotImplementedError
 
     async def _execute(self, input: In) -> R:
+        if not input.run:
+            # A Temporal Schedule started this execution: the console hears of it first.
+            # (Every run the console starts has its run, so recorded histories never take
+            # this branch and replay unchanged.)
+            input = dataclasses.replace(input, run=await self._register_scheduled_run(input))
         self._input = input
         try:
             result = await self._steps(input)
@@ -119,6 +129,27 @@ class ConsoleWorkflow(Generic[In, R]):
         self._current_step = ""
         await self._report(COMPLETED, result=dataclasses.asdict(result))
         return result
+
+    async def _register_scheduled_run(self, input: In) -> str:
+        """Record this execution as a run of its schedule; return the run's primary key.
+        A schedule whose row is gone fails the execution at once (non-retryable)."""
+        info = workflow.info()
+        return await workflow.execute_local_activity(
+            REGISTER_SCHEDULED_RUN,
+            ScheduledRunStart(
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                workflow_type=info.workflow_type,
+                organization_id=input.organization_id,
+                started_at=info.start_time.isoformat(),
+            ),
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=REPORT_TIMEOUT_SECONDS),
+            retry_policy=RetryPolicy(
+                maximum_attempts=REPORT_MAXIMUM_ATTEMPTS,
+                non_retryable_error_types=[SCHEDULE_MISSING_ERROR_TYPE],
+            ),
+        )
 
     async def _activity(self, stub: Step[A, S], arg: A) -> S:
         """Run one step: its activity, with the run's policy for it, on its task queue."""
