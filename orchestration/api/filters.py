@@ -76,6 +76,7 @@ class WorkflowRunFilter(django_filters.FilterSet):
     created_after = TimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
     retrying = StrictBooleanFilter()
+    schedule = django_filters.UUIDFilter(field_name="schedule_id", label="Started by this schedule")
     search = django_filters.CharFilter(
         field_name="workflow_id", lookup_expr="icontains", max_length=MAX_SEARCH_LENGTH
     )

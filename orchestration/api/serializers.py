@@ -20,6 +20,8 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     retry_of = serializers.SlugRelatedField(
         slug_field="workflow_id", read_only=True, allow_null=True
     )
+    # The schedule that started it (then `started_by` is null): its id, or null.
+    schedule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
     temporal_ui_url = serializers.SerializerMethodField()
@@ -34,6 +36,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
             "retrying",
             "organization",
             "started_by",
+            "schedule",
             "created_at",
             "started_at",
             "closed_at",

@@ -6,11 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from orchestration.workflows.registry import UNITS
 
-from . import auth, platform, views
+from . import auth, platform, schedules, views
 from .codec import CodecDecodeView
 
-WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._-]+)"
+# Executions a Temporal Schedule starts end in an RFC 3339 time, colons included.
+WORKFLOW_ID = r"(?P<workflow_id>[A-Za-z0-9._:-]+)"
 WORKFLOWS = r"^temporal/workflows"
+SCHEDULES = r"^temporal/schedules"
+SCHEDULE_ID = (
+    r"(?P<schedule_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+)
 
 urlpatterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
@@ -33,6 +38,22 @@ urlpatterns = [
         name="platform-integration",
     ),
     re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
+    re_path(rf"{SCHEDULES}/?$", schedules.ScheduleListView.as_view(), name="schedule-list"),
+    re_path(
+        rf"{SCHEDULES}/{SCHEDULE_ID}/?$",
+        schedules.ScheduleDetailView.as_view(),
+        name="schedule-detail",
+    ),
+    *(
+        re_path(
+            rf"{SCHEDULES}/{SCHEDULE_ID}/{action}/?$", view.as_view(), name=f"schedule-{action}"
+        )
+        for action, view in [
+            ("pause", schedules.SchedulePauseView),
+            ("unpause", schedules.ScheduleUnpauseView),
+            ("trigger", schedules.ScheduleTriggerView),
+        ]
+    ),
     *(
         re_path(
             rf"{WORKFLOWS}/{name}/?$",
