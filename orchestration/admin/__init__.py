@@ -1,4 +1,4 @@
 """The managers' admin: runs (with start pages and confirmed actions), the audit log and the
 platform records, each scoped to the user's organizations by a selector."""
 
-from . import audit, platform, runs  # noqa: F401  (registers the ModelAdmins)
+from . import audit, platform, runs, schedules  # noqa: F401  (registers the ModelAdmins)

@@ -147,6 +147,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         "retrying",
         ("organization", admin.RelatedOnlyFieldListFilter),
         ("started_by", admin.RelatedOnlyFieldListFilter),
+        ("schedule", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["workflow_id", "run_id", "started_by__username"]
     date_hierarchy = "created_at"
@@ -198,6 +199,12 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
     @admin.display(description="started by", ordering="started_by__username")
     def started_by_display(self, run: WorkflowRun):
         # A manager can't open the user admin; the runs that user started are what they want.
+        if run.schedule_id is not None:
+            return format_html(
+                '<a href="{}" title="Started by this schedule">schedule <code>{}</code></a>',
+                reverse("admin:orchestration_workflowschedule_change", args=[run.schedule_id]),
+                str(run.schedule_id)[:8],
+            )
         if run.started_by is None:
             return "-"
         query = urlencode({"started_by__id__exact": run.started_by_id})
