@@ -297,3 +297,11 @@ def web_server(live):
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture
+def churn_model(demo_client):
+    """acme's active churn model, trained on the demo client's records (campaigns need one)."""
+    from tests.support import retrained_model
+
+    return retrained_model(demo_client.organization, "churn")

@@ -467,6 +467,7 @@ class CampaignAdmin(PlatformRecordAdmin):
         "channel",
         "audience_size",
         "min_churn_risk",
+        "segment",
         "scored_with",
         "created_at",
     ]
@@ -477,7 +478,9 @@ class CampaignAdmin(PlatformRecordAdmin):
         "organization",
         "channel",
         "min_churn_risk",
+        "segment",
         "scored_with_link",
+        "segmented_with_link",
         "run_link",
         "created_at",
         "audience_size",
@@ -494,8 +497,14 @@ class CampaignAdmin(PlatformRecordAdmin):
 
     @admin.display(description="scored with")
     def scored_with_link(self, campaign: Campaign) -> SafeString | str:
-        # No churn model had been trained yet: the campaign was scored by the baseline.
+        # Campaigns made before churn models had an active version were scored by a
+        # baseline model when none had been trained.
         return _change_link(campaign.scored_with) or "baseline churn model"
+
+    @admin.display(description="segmented with")
+    def segmented_with_link(self, campaign: Campaign) -> SafeString | None:
+        # Only a campaign for a segment has one (the active clustering model then).
+        return _change_link(campaign.segmented_with)
 
     @admin.display(description="created by run")
     def run_link(self, campaign: Campaign) -> SafeString | None:

@@ -468,6 +468,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
             "opts": self.model._meta,
             "status_html": _status_cell(run),
             "result_json": _json(run.result) if run.result is not None else None,
+            "result_tables": UNITS[run.workflow_type].result_tables(run),
             "temporal_ui_url": WorkflowRunSerializer().get_temporal_ui_url(run),
         }
 

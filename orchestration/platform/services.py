@@ -1,7 +1,9 @@
 """The effects of the workflows' activities. Each function is idempotent: the run that asks
 is recorded on what it creates, so a retried activity finds and returns its earlier work."""
 
+import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from django.db import IntegrityError, transaction
@@ -143,42 +145,138 @@ def eyes_model_retrain(
         )
 
 
+# The churn-risk distribution a campaign reports: [0, 0.2), [0.2, 0.4) ... [0.8, 1].
+RISK_BUCKET_EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass
+class CampaignAudience:
+    """Who a campaign reaches: each customer (by e-mail) at their highest churn risk, and the
+    model versions that chose and scored them."""
+
+    members: dict[str, float]
+    scored_with: ModelVersion
+    segmented_with: ModelVersion | None = None
+
+
+def churn_risk_distribution(risks: list[float]) -> list[dict]:
+    """How many of `risks` fall in each of RISK_BUCKET_EDGES' buckets."""
+    lower_edges = RISK_BUCKET_EDGES[:-1]
+    buckets = [0] * len(lower_edges)
+    for risk in risks:
+        buckets[max(bisect.bisect_right(lower_edges, risk) - 1, 0)] += 1
+    return [
+        {"from": low, "to": high, "customers": customers}
+        for low, high, customers in zip(lower_edges, RISK_BUCKET_EDGES[1:], buckets, strict=True)
+    ]
+
+
+class CampaignModelError(DataValidationError):
+    """A campaign's audience can't be chosen as asked; `field` is the input to blame."""
+
+    def __init__(self, message: str, *, field: str = "non_field_errors") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def active_model_version(*, organization_id: int, kind: str) -> ModelVersion | None:
+    """The version of `kind` that campaigns use: the last retrain of it that completed."""
+    return ModelVersion.objects.filter(
+        organization_id=organization_id, kind=kind, active=True
+    ).first()
+
+
+def retention_campaign_models(
+    *, organization: Organization, min_churn_risk: float | None, segment: int | None
+) -> tuple[ModelVersion, ModelVersion | None]:
+    """The active churn model (it scores every campaign) and, for a segment, the active
+    clustering model; a DataValidationError says what is missing or wrong."""
+    if (min_churn_risk is None) == (segment is None):
+        raise CampaignModelError("A campaign needs either min_churn_risk or segment (not both).")
+    if min_churn_risk is not None and not 0 <= min_churn_risk <= 1:
+        raise CampaignModelError("min_churn_risk must be between 0 and 1.", field="min_churn_risk")
+    churn = active_model_version(organization_id=organization.pk, kind=EyesModel.CHURN)
+    if churn is None:
+        raise CampaignModelError(
+            f"No active churn model in {organization.name}: run an EYES churn retrain first."
+        )
+    if segment is None:
+        return churn, None
+    clustering = active_model_version(organization_id=organization.pk, kind=EyesModel.CLUSTERING)
+    if clustering is None:
+        raise CampaignModelError(
+            f"No active clustering model in {organization.name}: "
+            "run an EYES clustering retrain first.",
+            field="segment",
+        )
+    segments = len(clustering.parameters.get("centroids", []))
+    if not 0 <= segment < segments:
+        raise CampaignModelError(
+            f"No segment {segment} in {organization.name}'s active clustering model "
+            f"(v{clustering.version}): its segments are 0 to {segments - 1}.",
+            field="segment",
+        )
+    return churn, clustering
+
+
+def retention_campaign_audience(
+    *, organization_id: int, min_churn_risk: float | None = None, segment: int | None = None
+) -> CampaignAudience:
+    """The customers a campaign would reach now: those at or above `min_churn_risk` under the
+    active churn model, or those the active clustering model puts in `segment` (the nearest
+    centroid, on the features scaled as in its training). A customer seen on several
+    platforms counts once, at their highest risk (in the segment: of their records in it)."""
+    organization = Organization.objects.get(pk=organization_id)
+    churn, clustering = retention_campaign_models(
+        organization=organization, min_churn_risk=min_churn_risk, segment=segment
+    )
+    features, _, emails = _customer_matrix(organization_id)
+    if not len(features):
+        return CampaignAudience({}, churn, clustering)
+    risks = training.churn_risk(features, churn.parameters)
+    if clustering is None:
+        chosen = risks >= min_churn_risk
+    else:
+        chosen = training.nearest_cluster(features, clustering.parameters) == segment
+    members: dict[str, float] = {}
+    for email, risk, picked in zip(emails, risks.tolist(), chosen.tolist(), strict=True):
+        if picked:
+            members[email] = max(round(risk, 4), members.get(email, 0.0))
+    return CampaignAudience(dict(sorted(members.items())), churn, clustering)
+
+
 def retention_campaign_create(
-    *, run_pk: str, organization_id: int, name: str, channel: str, min_churn_risk: float
+    *,
+    run_pk: str,
+    organization_id: int,
+    name: str,
+    channel: str,
+    min_churn_risk: float | None = None,
+    segment: int | None = None,
 ) -> Campaign:
-    """Score every customer's churn risk (latest churn model, else the baseline) and store a
-    campaign whose audience is everyone at or above `min_churn_risk`."""
+    """Store a campaign whose audience is `retention_campaign_audience`'s, with the model
+    versions that chose it."""
     existing = Campaign.objects.filter(run_id=run_pk).first()
     if existing is not None:
         return existing
-    if not 0 <= min_churn_risk <= 1:
-        raise DataValidationError("min_churn_risk must be between 0 and 1.")
-    model = (
-        ModelVersion.objects.filter(organization_id=organization_id, kind=EyesModel.CHURN)
-        .order_by("-version")
-        .first()
+    audience = retention_campaign_audience(
+        organization_id=organization_id, min_churn_risk=min_churn_risk, segment=segment
     )
-    parameters = model.parameters if model else training.BASELINE_CHURN_MODEL
-    features, _, emails = _customer_matrix(organization_id)
-    risks = training.churn_risk(features, parameters) if len(features) else np.array([])
-    # One person seen on several platforms counts once, at their highest risk.
-    audience: dict[str, float] = {}
-    for email, risk in zip(emails, risks.tolist(), strict=True):
-        if risk >= min_churn_risk:
-            audience[email] = max(risk, audience.get(email, 0.0))
     with transaction.atomic():
         campaign = Campaign.objects.create(
             organization_id=organization_id,
             name=name,
             channel=channel,
             min_churn_risk=min_churn_risk,
-            scored_with=model,
+            segment=segment,
+            scored_with=audience.scored_with,
+            segmented_with=audience.segmented_with,
             run=WorkflowRun.objects.get(pk=run_pk),
         )
         CampaignMember.objects.bulk_create(
             [
-                CampaignMember(campaign=campaign, email=email, churn_risk=round(risk, 4))
-                for email, risk in sorted(audience.items())
+                CampaignMember(campaign=campaign, email=email, churn_risk=risk)
+                for email, risk in audience.members.items()
             ]
         )
     return campaign

@@ -19,16 +19,6 @@ from .errors import DataValidationError
 FEATURES = ["sessions", "spend", "days_since_last_activity", "support_tickets"]
 MIN_ROWS = 20
 
-# Used to score churn risk before any churn model has been trained for an organization:
-# a hand-set logistic model over the same standardized features (more recent activity,
-# more sessions and more spend lower the risk; support tickets raise it).
-BASELINE_CHURN_MODEL = {
-    "coef": [-0.8, -0.3, 1.2, 0.5],
-    "intercept": -0.5,
-    "mean": [30.0, 120.0, 25.0, 1.5],
-    "scale": [15.0, 80.0, 25.0, 1.5],
-}
-
 
 @dataclass
 class TrainedModel:
@@ -132,3 +122,12 @@ def churn_risk(features: np.ndarray, parameters: dict) -> np.ndarray:
     scaled = (features - np.array(parameters["mean"])) / np.array(parameters["scale"])
     logits = scaled @ np.array(parameters["coef"]) + parameters["intercept"]
     return 1 / (1 + np.exp(-logits))
+
+
+def nearest_cluster(features: np.ndarray, parameters: dict) -> np.ndarray:
+    """Each row's segment under a stored clustering model: the index of the nearest centroid,
+    the features scaled with the mean and scale the model was trained with."""
+    scaled = (features - np.array(parameters["mean"])) / np.array(parameters["scale"])
+    centroids = np.array(parameters["centroids"])
+    distances = ((scaled[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return distances.argmin(axis=1)

@@ -69,10 +69,10 @@ def model_version_list(*, user) -> QuerySet[ModelVersion]:
 
 
 def campaign_list(*, user) -> QuerySet[Campaign]:
-    """The user's campaigns with their scoring model and `audience_size`."""
+    """The user's campaigns with their models and `audience_size`."""
     return (
         platform_record_list(user=user, model=Campaign)
-        .select_related("scored_with")
+        .select_related("scored_with", "segmented_with")
         .annotate(audience_size=Count("audience"))
     )
 

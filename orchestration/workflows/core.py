@@ -121,6 +121,15 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class ResultTable:
+    """A run's result in numbers, for the run page: a title, column headers, rows."""
+
+    title: str
+    headers: list[str]
+    rows: list[tuple]
+
+
+@dataclass(frozen=True)
 class WorkflowUnit:
     definition: WorkflowDefinition
     workflow: type
@@ -130,6 +139,8 @@ class WorkflowUnit:
     permission: str
     # The platform records a run created or touched, in one query.
     records: Callable[[Model], list[RunRecord]] = lambda run: []
+    # The run's result as small tables for the run page (above its raw JSON); no query.
+    result_tables: Callable[[Model], list[ResultTable]] = lambda run: []
 
     def __post_init__(self) -> None:
         if isinstance(self.start_serializer, type):

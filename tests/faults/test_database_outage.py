@@ -29,7 +29,9 @@ def start(api, workflow_type: str, body: dict) -> str:
 
 
 @pytest.mark.parametrize("outage_seconds", [30, 60])
-def test_runs_outlive_a_database_outage(live, api, client, demo_client, settings, outage_seconds):
+def test_runs_outlive_a_database_outage(
+    live, api, client, demo_client, churn_model, settings, outage_seconds
+):
     # The runs wait on a queue of their own until a worker comes, during the outage, so the
     # worker meets the locked database for sure.
     settings.TEMPORAL_TASK_QUEUE = f"omnify-outage-{uuid.uuid4().hex[:8]}"

@@ -73,7 +73,7 @@ CRASH_CASES = {
 
 @pytest.mark.parametrize("workflow_type", list(CRASH_CASES))
 def test_a_run_whose_worker_dies_mid_run_finishes_on_a_new_worker(
-    live, api, settings, monkeypatch, demo_client, workflow_type
+    live, api, settings, monkeypatch, demo_client, churn_model, workflow_type
 ):
     body, check_effects = CRASH_CASES[workflow_type]
     task_queue = f"omnify-crash-{uuid.uuid4().hex[:8]}"

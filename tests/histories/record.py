@@ -104,13 +104,27 @@ INPUTS: dict[str, Callable[[Demo], dict]] = {
     },
     "platform-sync": lambda demo: {"client_id": demo.client.pk, "platform": "ga4"},
     "eyes-retrain": lambda demo: {"model": "churn", "params": {"epochs": 20, "clusters": 4}},
-    "retention-campaign": lambda demo: {
+    "retention-campaign": lambda demo: _campaign_input(demo),
+    "client-offboarding": lambda demo: {"client_id": _leaving_client(demo).pk},
+}
+
+
+def _campaign_input(demo: Demo) -> dict:
+    """A campaign scored by the organization's active churn model, trained first if missing."""
+    from orchestration.models import ModelVersion
+    from tests.support import retrained_model
+
+    if not ModelVersion.objects.filter(
+        organization=demo.organization, kind="churn", active=True
+    ).exists():
+        retrained_model(demo.organization, "churn")
+    return {
         "name": f"Win-back ({demo.scenario})",
         "channel": "email",
         "min_churn_risk": 0.6,
-    },
-    "client-offboarding": lambda demo: {"client_id": _leaving_client(demo).pk},
-}
+        "segment": None,
+        "dry_run": False,
+    }
 
 
 def _leaving_client(demo: Demo):

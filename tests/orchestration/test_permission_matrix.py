@@ -51,7 +51,7 @@ def idle_queue(live, settings):
 
 
 @pytest.fixture
-def running(idle_queue, api, demo_client):
+def running(idle_queue, api, demo_client, churn_model):
     """A RUNNING acme run of each workflow type, started through the API by acme-admin."""
     runs = {}
     for workflow_type, body in START_BODIES.items():
@@ -72,7 +72,7 @@ def snapshot():
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("workflow_type", list(START_BODIES))
-def test_start(idle_queue, api, demo_client, role, workflow_type):
+def test_start(idle_queue, api, demo_client, churn_model, role, workflow_type):
     allowed = STANDARD if workflow_type in ("client-onboarding", "platform-sync") else SENSITIVE
     before = snapshot()
     body = START_BODIES[workflow_type](demo_client)

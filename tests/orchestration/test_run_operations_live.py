@@ -116,6 +116,7 @@ def test_a_failing_activity_shows_as_retrying_with_its_last_failure(live, api, d
         version=1,
         parameters={},
         training_rows=0,
+        active=True,
         run=broken,
     )
     body = {"organization": "acme", "name": "W", "channel": "sms", "min_churn_risk": 0.5}

@@ -56,7 +56,28 @@ BAD_INPUT = [
         {"organization": "acme", "model": "clustering", "params": {"clusters": 1}},
         {"params"},
     ),
-    (CAMPAIGN, {"organization": "acme"}, {"name", "channel", "min_churn_risk"}),
+    (CAMPAIGN, {"organization": "acme"}, {"name", "channel"}),
+    (
+        CAMPAIGN,
+        {"organization": "acme", "name": "W", "channel": "email"},
+        {"min_churn_risk", "segment"},
+    ),
+    (
+        CAMPAIGN,
+        {
+            "organization": "acme",
+            "name": "W",
+            "channel": "sms",
+            "min_churn_risk": 0.5,
+            "segment": 1,
+        },
+        {"min_churn_risk", "segment"},
+    ),
+    (
+        CAMPAIGN,
+        {"organization": "acme", "name": "W", "channel": "sms", "segment": -1},
+        {"segment"},
+    ),
     (
         CAMPAIGN,
         {"organization": "acme", "name": "W", "channel": "pigeon", "min_churn_risk": 0.5},

@@ -108,7 +108,7 @@ def test_eyes_retrain_stores_a_model_version_with_metrics(live, api, demo_client
         assert sum(version.metrics["cluster_sizes"]) == 400
 
 
-def test_retention_campaign_targets_customers_at_or_above_the_risk(live, api, demo_client):
+def test_retention_campaign_targets_customers_at_or_above_the_risk(live, api, churn_model):
     body = {"organization": "acme", "name": "Win-back", "channel": "email", "min_churn_risk": 0.6}
     run = wait_for_status(start(api, "acme-admin", "retention-campaign", body)["workflow_id"], DONE)
     assert run.status == "COMPLETED", run.error
@@ -116,7 +116,7 @@ def test_retention_campaign_targets_customers_at_or_above_the_risk(live, api, de
     risks = list(campaign.audience.values_list("churn_risk", flat=True))
     assert risks and min(risks) >= 0.6
     assert run.result["audience_size"] == len(risks)
-    assert campaign.scored_with is None  # no churn model trained yet: the baseline scored it
+    assert campaign.scored_with == churn_model  # the active churn model scored it
 
 
 def test_invalid_client_data_fails_at_once_with_a_readable_message(live, api, demo_client):

@@ -1,7 +1,8 @@
 """Retention campaign, the Django-free half: a campaign for the customers at or above a churn
-risk, scored with the latest churn model."""
+risk, or for one segment of the active clustering model, scored with the active churn model.
+A dry run reports the audience without creating the campaign."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
@@ -12,14 +13,23 @@ NAME = "retention-campaign"
 class RetentionCampaignInput(WorkflowInput):
     name: str
     channel: str
-    min_churn_risk: float
+    # Exactly one of the two chooses the audience (the start serializer checks it). Fields
+    # added later have defaults, so inputs recorded before them still decode.
+    min_churn_risk: float | None = None
+    segment: int | None = None
+    dry_run: bool = False
 
 
 @dataclass
 class CampaignResult:
-    campaign_id: int
+    campaign_id: int | None  # None for a dry run: nothing is created
     audience_size: int
     scored_with_model_version: int | None
+    dry_run: bool = False
+    segment: int | None = None
+    segmented_with_model_version: int | None = None
+    # The audience's churn risks in buckets of 0.2: [{"from": 0.0, "to": 0.2, "customers": n}, ...]
+    churn_risk_distribution: list[dict] = field(default_factory=list)
 
 
 CREATE_RETENTION_CAMPAIGN = Step(
@@ -29,7 +39,10 @@ CREATE_RETENTION_CAMPAIGN = Step(
 DEFINITION = WorkflowDefinition(
     name=NAME,
     label="Retention campaign",
-    description="Create a campaign for the customers at or above a churn risk.",
+    description=(
+        "Create a campaign for the customers at or above a churn risk or in one segment "
+        "(or, as a dry run, report that audience)."
+    ),
     input=RetentionCampaignInput,
     result=CampaignResult,
     steps=(CREATE_RETENTION_CAMPAIGN,),
