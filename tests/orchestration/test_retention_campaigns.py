@@ -291,3 +291,20 @@ def test_a_dry_run_from_the_admins_start_page(live, client, users, churn_model):
     run = wait_for_status(run.workflow_id, DONE)
     assert run.status == "COMPLETED", run.error
     assert run.result["audience_size"] > 0 and not Campaign.objects.exists()
+
+
+@pytest.mark.temporal
+def test_a_dry_run_retried_for_real_creates_the_campaign_it_reported(live, api, churn_model):
+    """Dry run first, then the same input for real: a retry with one override."""
+    dry = run_to_the_end(api, body(min_churn_risk=0.5, dry_run=True))
+    assert dry.status == "COMPLETED", dry.error
+    response = api("acme-manager").post(
+        f"{BASE}/{dry.workflow_id}/retry", {"overrides": {"dry_run": False}}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    real = wait_for_status(response.json()["workflow_id"], DONE)
+    assert real.status == "COMPLETED", real.error
+    assert real.input == {**dry.input, "dry_run": False}
+    campaign = Campaign.objects.get(run=real)
+    assert campaign.audience.count() == dry.result["audience_size"]
+    assert real.result["churn_risk_distribution"] == dry.result["churn_risk_distribution"]
