@@ -197,7 +197,19 @@ def live(transactional_db, temporal_env, suite_worker):
         # Already closed or never started: nothing to clean.
         with contextlib.suppress(Exception):
             get_bridge().call(terminate)
+    get_bridge().call(_console_schedules_delete)
     suite_worker.wait_until_idle()
+
+
+async def _console_schedules_delete(client) -> None:
+    """The Temporal server outlives each test's database: the console's schedules a test made
+    (through the API, the admin, or a fuzzer) go with the database, or their executions would
+    keep starting for schedules that no longer exist."""
+    from orchestration.temporal.console_schedules import SCHEDULE_ID_PREFIX
+
+    async for entry in await client.list_schedules():
+        if entry.id.startswith(SCHEDULE_ID_PREFIX):
+            await client.get_schedule_handle(entry.id).delete()
 
 
 # --- organizations, users and API clients -----------------------------------------------------

@@ -298,6 +298,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "orchestration.temporal.shared.Platform.choices",
+        "StatusEnum": "orchestration.api.serializers.RUN_STATUSES",
+        "ClientStatusEnum": "orchestration.api.platform.CLIENT_STATUSES",
     },
 }
 

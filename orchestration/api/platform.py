@@ -20,6 +20,8 @@ from .serializers import ErrorSerializer
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such record in your organizations.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Needs the manager or admin role.")
 BAD_INPUT = OpenApiResponse(description="Field errors: {field: [messages]}.")
+# Named in the schema's ENUM_NAME_OVERRIDES (a run's status is the other `status`).
+CLIENT_STATUSES = Client.Status.choices
 
 
 class CredentialsStateSerializer(serializers.Serializer):

@@ -7,6 +7,9 @@ from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.workflows.core import StrictSerializer
 from orchestration.workflows.registry import get_unit
 
+# Named in the schema's ENUM_NAME_OVERRIDES: a client's status is another `status`.
+RUN_STATUSES = WorkflowRun.Status.choices
+
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)

@@ -78,19 +78,6 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def clean_schedules():
-    """Temporal's server outlives each test's database: its console schedules go with it."""
-    yield
-
-    async def delete_all(client):
-        async for entry in await client.list_schedules():
-            if entry.id.startswith(SCHEDULE_ID_PREFIX):
-                await client.get_schedule_handle(entry.id).delete()
-
-    temporal_call(delete_all)
-
-
 def create(api, username: str = "acme-manager", **overrides) -> dict:
     response = api(username).post(BASE, body(**overrides), format="json")
     assert response.status_code == 201, response.content
@@ -146,7 +133,7 @@ def test_sunday_is_0_or_7():
 
 # --- the API on the real server ------------------------------------------------------------------
 @pytest.mark.temporal
-def test_a_schedule_reaches_temporal_and_its_runs_name_it(live, api, clean_schedules):
+def test_a_schedule_reaches_temporal_and_its_runs_name_it(live, api):
     created = create(api, "acme-operator")
     schedule_id = created["id"]
     assert created["params"] == onboarding()
@@ -219,7 +206,7 @@ def test_a_schedule_reaches_temporal_and_its_runs_name_it(live, api, clean_sched
 
 
 @pytest.mark.temporal
-def test_another_organization_sees_and_touches_nothing(live, api, clean_schedules):
+def test_another_organization_sees_and_touches_nothing(live, api):
     schedule_id = create(api)["id"]
     globex = api("globex-manager")
     assert globex.get(BASE).json()["count"] == 0
@@ -235,7 +222,7 @@ def test_another_organization_sees_and_touches_nothing(live, api, clean_schedule
 
 
 @pytest.mark.temporal
-def test_scheduling_needs_the_types_start_permission(live, api, clean_schedules):
+def test_scheduling_needs_the_types_start_permission(live, api):
     sensitive = body(workflow_type="eyes-retrain", params={"model": "churn"})
     response = api("acme-operator").post(BASE, sensitive, format="json")
     assert response.status_code == 403, response.content
@@ -290,7 +277,7 @@ def test_unreachable_temporal_is_a_503_and_nothing_is_written(transactional_db, 
 
 
 @pytest.mark.temporal
-def test_changes_roll_back_when_temporal_is_down(live, api, settings, clean_schedules):
+def test_changes_roll_back_when_temporal_is_down(live, api, settings):
     schedule_id = create(api)["id"]
     address = settings.TEMPORAL_ADDRESS
     settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
@@ -321,7 +308,7 @@ def sync(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.temporal
-def test_sync_schedules_recreates_repairs_and_reports(live, api, clean_schedules):
+def test_sync_schedules_recreates_repairs_and_reports(live, api):
     # Temporal compiles cron strings into calendars; the comparison agrees with it.
     crons = ["*/15 9-17 * * 1-5", "0 6 1 JAN,JUL *", "@daily", "30 2 * * 7"]
     ids = [create(api, cron=cron, params=onboarding(n))["id"] for n, cron in enumerate(crons)]
@@ -373,9 +360,7 @@ def test_sync_schedules_recreates_repairs_and_reports(live, api, clean_schedules
 
 # --- the admin -----------------------------------------------------------------------------------
 @pytest.mark.temporal
-def test_the_admin_adds_pauses_and_deletes_through_the_service(
-    live, client, users, clean_schedules
-):
+def test_the_admin_adds_pauses_and_deletes_through_the_service(live, client, users):
     client.force_login(users["acme-manager"])
     add = reverse("admin:orchestration_workflowschedule_add")
     form = {
