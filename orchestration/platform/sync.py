@@ -24,20 +24,14 @@ from django.utils import timezone
 from orchestration.models import Integration, SyncedRecord, WorkflowRun
 
 from .connectors import ConnectorFailure, Page, Record, SyncTarget, connector_for
+from .connectors.base import RECORD_VALUES
 from .credentials import CredentialsUnreadable, credentials_open
 from .errors import DataValidationError
 from .services import Heartbeat
 
 RUNNING, COMPLETED = "running", "completed"
-UPDATED_FIELDS = [
-    "email",
-    "sessions",
-    "spend",
-    "days_since_last_activity",
-    "support_tickets",
-    "churned",
-    "synced_at",
-]
+# What a sync writes over when a record is seen again: everything the source says.
+UPDATED_FIELDS = [*RECORD_VALUES, "synced_at"]
 
 
 @dataclass(frozen=True)
@@ -201,13 +195,7 @@ def _commit_page(integration: Integration, progress: SyncProgress, page: Page) -
                 SyncedRecord(
                     client_id=locked.client_id,
                     platform=locked.platform,
-                    external_id=record.external_id,
-                    email=record.email,
-                    sessions=record.sessions,
-                    spend=record.spend,
-                    days_since_last_activity=record.days_since_last_activity,
-                    support_tickets=record.support_tickets,
-                    churned=record.churned,
+                    **dataclasses.asdict(record),
                 )
                 for record in records.values()
             ],

@@ -5,6 +5,7 @@ knows nothing of the database or of Temporal; `orchestration.platform.sync` page
 upserts each page and keeps the cursor.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
@@ -25,6 +26,10 @@ class Record:
     days_since_last_activity: int
     support_tickets: int
     churned: bool
+
+
+# A record's values besides its id, as SyncedRecord names them.
+RECORD_VALUES = tuple(f.name for f in dataclasses.fields(Record) if f.name != "external_id")
 
 
 @dataclass(frozen=True)

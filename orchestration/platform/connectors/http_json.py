@@ -11,7 +11,7 @@ personal data). The credential header is sent as given and appears nowhere else.
 import email.utils
 import json
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,18 +22,17 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from rest_framework import serializers
 
-from .base import ConnectorFailure, ConnectorUnavailable, Page, Record, SyncTarget
-
-RECORD_FIELDS = (
-    "id",
-    "email",
-    "sessions",
-    "spend",
-    "days_since_last_activity",
-    "support_tickets",
-    "churned",
+from .base import (
+    RECORD_VALUES,
+    ConnectorFailure,
+    ConnectorUnavailable,
+    Page,
+    Record,
+    SyncTarget,
 )
-COUNTS = ("sessions", "days_since_last_activity", "support_tickets")
+
+# The fields a source's record must have: its id, then the values.
+RECORD_FIELDS = ("id", *RECORD_VALUES)
 MAX_COUNT = 2**31 - 1
 MAX_SPEND = Decimal("9999999999.99")
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -155,6 +154,30 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@dataclass(frozen=True)
+class _Retry:
+    problem: str
+    wait: float
+
+
+def _retry_for(response: httpx.Response, backoff: float) -> _Retry | None:
+    """None for a page to read; a retry for 429s and 5xx; ConnectorFailure otherwise."""
+    status = response.status_code
+    if status == 200:
+        return None
+    if status == 429 or status >= 500:
+        problem = f"the source answered {status}"
+        wait = (_retry_after(response) if status == 429 else None) or backoff
+        if wait > LONGEST_WAIT_SECONDS:
+            raise ConnectorUnavailable(
+                f"{problem} and asks to wait {wait:.0f} s; trying again later."
+            )
+        return _Retry(problem, wait)
+    if 300 <= status < 400:
+        raise ConnectorFailure(f"the source redirected ({status}); configure the final URL.")
+    raise ConnectorFailure(f"the source answered {status}; not retrying.")
+
+
 class HttpJsonConnector:
     name = "http-json"
     label = "HTTP JSON API"
@@ -167,10 +190,8 @@ class HttpJsonConnector:
         config: dict[str, Any],
         credentials: dict[str, str] | None,
         target: SyncTarget,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
-        self.sleep = sleep
         headers = {"Accept": "application/json"}
         if credentials:
             headers[credentials["header"]] = credentials["value"]
@@ -226,42 +247,28 @@ class HttpJsonConnector:
         return Record(**values)
 
     def _get(self, cursor: str | None) -> Any:
+        """The page's JSON document, after the retries the answers allow."""
         config = self.config
         params = {config["limit_param"]: config["page_size"]}
         if cursor is not None:
             params[config["cursor_param"]] = cursor
-        backoff = FIRST_BACKOFF_SECONDS
-        for attempt in range(1, TRIES_PER_PAGE + 1):
-            last = attempt == TRIES_PER_PAGE
+        backoff, tries = FIRST_BACKOFF_SECONDS, 1
+        while True:
             try:
                 response, body = self._request(params)
             except httpx.TransportError as error:
-                problem, wait = f"{type(error).__name__} reaching the source", backoff
+                retry = _Retry(f"{type(error).__name__} reaching the source", backoff)
             else:
-                status = response.status_code
-                if status == 200:
+                retry = _retry_for(response, backoff)
+                if retry is None:
                     try:
                         return json.loads(body)
                     except ValueError:
                         raise ConnectorFailure("the answer is not JSON.") from None
-                if status == 429 or status >= 500:
-                    problem = f"the source answered {status}"
-                    wait = (_retry_after(response) if status == 429 else None) or backoff
-                    if wait > LONGEST_WAIT_SECONDS:
-                        raise ConnectorUnavailable(
-                            f"{problem} and asks to wait {wait:.0f} s; trying again later."
-                        )
-                elif 300 <= status < 400:
-                    raise ConnectorFailure(
-                        f"the source redirected ({status}); configure the final URL."
-                    )
-                else:
-                    raise ConnectorFailure(f"the source answered {status}; not retrying.")
-            if last:
-                raise ConnectorUnavailable(f"{problem} after {TRIES_PER_PAGE} tries.")
-            self.sleep(wait)
-            backoff = min(backoff * 2, LONGEST_WAIT_SECONDS)
-        raise AssertionError("unreachable")
+            if tries == TRIES_PER_PAGE:
+                raise ConnectorUnavailable(f"{retry.problem} after {TRIES_PER_PAGE} tries.")
+            time.sleep(retry.wait)
+            backoff, tries = min(backoff * 2, LONGEST_WAIT_SECONDS), tries + 1
 
     def _request(self, params: dict) -> tuple[httpx.Response, bytes]:
         with self.http.stream("GET", self.config["url"], params=params) as response:
