@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from orchestration.models import Integration, SyncedRecord, WorkflowRun
+from orchestration.models import Integration, SyncedRecord
 
 from .connectors import ConnectorFailure, Page, Record, SyncTarget, connector_for
 from .connectors.base import RECORD_VALUES
@@ -135,26 +135,13 @@ def _resumable(
 
 
 def _begin(integration: Integration, run_pk: str | None, full: bool) -> SyncProgress:
-    """Record a new sync on the integration, unless another run's sync of it is still open
-    (two syncs would interleave their cursors)."""
-    with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        other = locked.last_sync.get("run")
-        if locked.last_sync.get("state") == RUNNING and other and other != run_pk:
-            running = (
-                WorkflowRun.objects.filter(pk=other)
-                .exclude(status__in=WorkflowRun.TERMINAL)
-                .values_list("workflow_id", flat=True)
-                .first()
-            )
-            if running:
-                raise DataValidationError(
-                    f"Another sync of this integration is running ({running}); "
-                    "start this one when it has finished."
-                )
-        start = None if full else (locked.cursor or None)
-        progress = SyncProgress(run=run_pk, full=full, started_from=start, cursor=start)
-        _save_progress(integration, progress)
+    """Record a new sync on the integration. Syncs of one integration may overlap (a
+    schedule and a person, or a load of starts): their upserts are idempotent, the
+    integration keeps the progress of whichever wrote last, and a sync resuming after another
+    has written since resumes from its own heartbeat."""
+    start = None if full else (integration.cursor or None)
+    progress = SyncProgress(run=run_pk, full=full, started_from=start, cursor=start)
+    _save_progress(integration, progress)
     return progress
 
 

@@ -23,7 +23,6 @@ from orchestration.platform.credentials import (
     credentials_open,
     credentials_seal,
 )
-from orchestration.platform.errors import DataValidationError
 from orchestration.platform.sync import SyncProgress, platform_records_sync
 from tests.paged_source import PagedSource, source_records
 
@@ -318,18 +317,39 @@ def test_a_retried_sync_resumes_after_its_last_committed_page(source_client, org
     assert stored(source_client) == expected(served)
 
 
-def test_a_second_sync_of_a_running_integration_is_refused(source_client, orgs):
-    running = WorkflowRun.objects.create(
-        organization=orgs["acme"],
-        workflow_type="platform-sync",
-        workflow_id="platform-sync-x",
-        status="RUNNING",
-    )
-    integration = http_integration(source_client, "http://127.0.0.1:9/none")
-    integration.last_sync = {"run": str(running.pk), "state": "running"}
-    integration.save()
-    with pytest.raises(DataValidationError, match=r"Another sync .*\(platform-sync-x\)"):
-        sync(integration, run_pk=str(uuid.uuid4()))
+def test_overlapping_syncs_of_one_integration_both_finish_with_the_sources_records(
+    source_client, orgs
+):
+    served = source_records(30)
+    runs = [
+        str(
+            WorkflowRun.objects.create(
+                organization=orgs["acme"],
+                workflow_type="platform-sync",
+                workflow_id=f"platform-sync-{uuid.uuid4()}",
+                status="RUNNING",
+            ).pk
+        )
+        for _ in range(2)
+    ]
+    with PagedSource(served) as source:
+        integration = http_integration(source_client, source.url)
+        # The second starts (and writes its progress) while the first is between pages.
+        first = SyncProgress(
+            run=runs[0],
+            full=False,
+            started_from=None,
+            cursor="c10",
+            pages=1,
+            fetched=10,
+            created=10,
+        )
+        second, _ = sync(integration, run_pk=runs[1])
+        resumed, _ = sync(integration, run_pk=runs[0], checkpoint=first.checkpoint())
+    assert (second.progress.created, second.progress.updated) == (30, 0)
+    assert resumed.progress.pages == 3 and resumed.progress.updated == 20
+    assert source.cursors() == [None, "c10", "c20", "c10", "c20"]
+    assert stored(source_client) == expected(served)
 
 
 def test_the_demo_connector_pages_through_its_configured_volume(source_client):
