@@ -34,7 +34,7 @@ from orchestration.selectors.platform import (
 )
 from orchestration.temporal.shared import Platform
 
-from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin
+from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, scoped_values_filter
 
 # What the training code reports (orchestration/platform/training.py), in reading order.
 METRIC_LABELS = {
@@ -185,6 +185,13 @@ class ClientAdmin(PlatformRecordAdmin):
         return _table(["workflow", "type", "status", "created"], rows)
 
 
+class IndentedJSONEncoder(json.JSONEncoder):
+    """Settings shown one per line in the form's text area."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "indent": 2})
+
+
 class IntegrationSettingsForm(forms.ModelForm):
     """The integration's connector, settings and credentials, validated by the API's own
     serializer (IntegrationSettingsSerializer); saved by `integration_settings_save`."""
@@ -192,6 +199,7 @@ class IntegrationSettingsForm(forms.ModelForm):
     connector = forms.ChoiceField(choices=connector_choices)
     config = forms.JSONField(
         required=False,
+        encoder=IndentedJSONEncoder,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 70, "class": "vLargeTextField"}),
         help_text=mark_safe(  # a constant: nothing from a request goes into it
             "The connector's settings as JSON; left-out settings take their defaults. "
@@ -277,7 +285,8 @@ class IntegrationAdmin(PlatformRecordAdmin):
     list_filter = [
         ("client__organization", admin.RelatedOnlyFieldListFilter),
         "platform",
-        "connector",
+        # The values of the user's own integrations (Django's own filter would list all).
+        scoped_values_filter("connector", "connector"),
     ]
     search_fields = ["client__name"]
     form = IntegrationSettingsForm
@@ -371,10 +380,10 @@ class IntegrationAdmin(PlatformRecordAdmin):
         )
 
     @admin.display(description="last sync")
-    def last_sync_table(self, integration: Integration) -> SafeString | None:
+    def last_sync_table(self, integration: Integration) -> SafeString | str:
         sync = integration.last_sync
         if not sync:
-            return None
+            return "never synced"
         run = WorkflowRun.objects.filter(pk=sync.get("run")).only("workflow_id").first()
         rows = [
             ("state", sync.get("state", "")),
@@ -386,7 +395,7 @@ class IntegrationAdmin(PlatformRecordAdmin):
             ("started from cursor", sync.get("started_from") or "the beginning"),
             ("run", _change_link(run, run.workflow_id) if run else "-"),
         ]
-        return _table(["", ""], rows)
+        return _table(["", "last sync"], rows)
 
 
 @admin.register(ModelVersion)

@@ -116,6 +116,7 @@ def test_onboard_configure_sync_retrain_dry_run_and_campaign(live, api, client, 
     assert "<td>records fetched</td><td>300</td>" in integration_page
     sync_page = admin_page(client, sync)
     assert "6 pages, 300 fetched, 300 new, 0 updated" in sync_page
+    assert "pages read" in sync_page and "records fetched" in sync_page
     assert "ROC AUC" in admin_page(client, model)
     dry_run_page = admin_page(client, dry_run)
     assert str(audience) in dry_run_page

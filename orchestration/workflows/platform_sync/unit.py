@@ -5,6 +5,7 @@ from orchestration.models import Client, Integration, WorkflowRun
 from orchestration.temporal.shared import Platform
 from orchestration.workflows.core import (
     OrganizationClientField,
+    ResultTable,
     RunRecord,
     WorkflowStartSerializer,
     WorkflowUnit,
@@ -65,6 +66,25 @@ def records(run: WorkflowRun) -> list[RunRecord]:
     ]
 
 
+def result_tables(run: WorkflowRun) -> list[ResultTable]:
+    result = run.result or {}
+    if "pages" not in result:
+        return []  # a sync from before syncs counted their pages
+    return [
+        ResultTable(
+            "Sync" + (" (full: read from the beginning)" if result.get("full") else ""),
+            ["", ""],
+            [
+                ("pages read", result["pages"]),
+                ("records fetched", result["fetched"]),
+                ("created", result["created"]),
+                ("updated", result["updated"]),
+                (f"{result['platform']} records of the client now", result["records"]),
+            ],
+        )
+    ]
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=PlatformSyncWorkflow,
@@ -72,4 +92,5 @@ UNIT = WorkflowUnit(
     start_serializer=PlatformSyncStartSerializer,
     permission=RUN_STANDARD_WORKFLOWS,
     records=records,
+    result_tables=result_tables,
 )
