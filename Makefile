@@ -63,10 +63,15 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: bench-start-latency bench-live-pages bench-training
+bench: bench-start-latency bench-throughput bench-live-pages bench-training
 
 bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
+
+# P2 start throughput, P3 an onboarding end to end, P5 the worker's completions: the console
+# against the raw SDK on the same server and worker.
+bench-throughput: install
+	@$(PY) tests/bench/bench_throughput.py
 
 # An onboarding's end-to-end time while two retrains train, against its time alone.
 bench-training: install
