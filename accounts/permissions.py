@@ -10,7 +10,11 @@ from django.db.models import Q, QuerySet
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user
 
-from .models import Organization
+from .models import (
+    Organization,
+    OrganizationGroupObjectPermission,
+    OrganizationUserObjectPermission,
+)
 from .roles import MANAGE_MEMBERS
 
 User = AbstractBaseUser | AnonymousUser
@@ -29,6 +33,24 @@ def organizations_for(user: User, codename: str) -> QuerySet[Organization]:
         klass=Organization,
         use_groups=True,
         accept_global_perms=False,
+    )
+
+
+def holds_on_organization(user: User, codename: str) -> Q:
+    """A filter on a model's `organization_id`: the organizations where `user` holds
+    `codename`, the same set as `organizations_for`, read from the direct-foreign-key
+    permission tables in one subquery each. Guardian's `get_objects_for_user` builds the same
+    set generically, at a cost in Python (a few milliseconds) that a page polling once a
+    second per viewer shouldn't pay."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    held = {"permission__codename": codename, "permission__content_type__app_label": "accounts"}
+    by_groups = OrganizationGroupObjectPermission.objects.filter(group__user=user, **held)
+    by_user = OrganizationUserObjectPermission.objects.filter(user=user, **held)
+    return Q(organization_id__in=by_groups.values("content_object_id")) | Q(
+        organization_id__in=by_user.values("content_object_id")
     )
 
 

@@ -501,7 +501,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         unchanged (the run is on the same step, Temporal tells nothing new) a tick answers
         only what moves, the progress and the running durations, as out-of-band swaps with
         `HX-Reswap: none`: no actions, records or audit events asked for, a small template
-        rendered. Fifty pages following their runs cost a twentieth of the full answer."""
+        rendered, the run and the user's permission on it read in one query."""
         run = visible_run(user=request.user, pk=object_id)
         if run is None:
             if not self.has_view_permission(request):

@@ -75,7 +75,15 @@ def admin_session(base: str) -> httpx.Client:
     return session
 
 
-async def poll(base: str, cookies, path: str, until: float, latencies: list[float]) -> int:
+POLLER_URL = re.compile(r'id="run-live"[^>]*?hx-get="([^"]+)"')
+
+
+async def poll(
+    base: str, cookies, path: str, until: float, latencies: list[float], kinds: dict[str, int]
+) -> int:
+    """One page's poller, as htmx runs it: a whole region (swapped outerHTML) brings the
+    poller's next URL, which carries the region's version; a progress-only answer
+    (`HX-Reswap: none`) leaves the poller as it was."""
     statuses = []
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as client:
         while time.monotonic() < until:
@@ -83,6 +91,12 @@ async def poll(base: str, cookies, path: str, until: float, latencies: list[floa
             response = await client.get(path, headers={"HX-Request": "true"})
             latencies.append(time.perf_counter() - began)
             statuses.append(response.status_code)
+            if response.headers.get("HX-Reswap") == "none":
+                kinds["progress"] += 1
+            else:
+                kinds["whole"] += 1
+                if found := POLLER_URL.search(response.text):
+                    path = found.group(1).replace("&amp;", "&")
             await asyncio.sleep(1.0)
     return sum(1 for status in statuses if status != 200)
 
@@ -125,6 +139,7 @@ def main() -> None:
             idle = cpu_share(web, lambda: time.sleep(args.seconds))
             log(f"{args.pages} pages following {len(pks)} runs for {args.seconds:g}s")
             latencies: list[float] = []
+            kinds = {"whole": 0, "progress": 0}
             until = time.monotonic() + args.seconds
 
             async def pages() -> list[int]:
@@ -133,7 +148,7 @@ def main() -> None:
                     for n in range(args.pages)
                 ]
                 return await asyncio.gather(
-                    *(poll(base, session.cookies, path, until, latencies) for path in paths)
+                    *(poll(base, session.cookies, path, until, latencies, kinds) for path in paths)
                 )
 
             errors: list[int] = []
@@ -148,6 +163,8 @@ def main() -> None:
         "seconds": args.seconds,
         "fragments": len(latencies),
         "non_200": sum(errors),
+        "whole_regions": kinds["whole"],
+        "progress_only": kinds["progress"],
         "web_cpu_idle_percent": round(idle, 2),
         "web_cpu_with_pages_percent": round(busy, 2),
         "cost_percent_of_one_core": round(extra, 2),
@@ -160,7 +177,8 @@ def main() -> None:
     (out / "live_pages.json").write_text(json.dumps(result, indent=2))
     print(
         f"\nLive run pages: {args.pages} pages following {args.runs} running retrains "
-        f"for {args.seconds:g}s ({len(latencies)} fragments, {sum(errors)} not 200)\n"
+        f"for {args.seconds:g}s ({len(latencies)} fragments, {sum(errors)} not 200; "
+        f"{kinds['whole']} whole regions, {kinds['progress']} progress only)\n"
         f"| measure | value |\n|---|---|\n"
         f"| web CPU, idle | {idle:.1f}% of one core |\n"
         f"| web CPU, {args.pages} pages polling | {busy:.1f}% of one core |\n"
