@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-live-pages bench-training record-histories screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-live-pages bench-training bench-data bench-lists record-histories screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -85,6 +85,16 @@ record-histories: install
 # The web server's CPU cost of 50 run pages following their runs live.
 bench-live-pages: install
 	@$(PY) tests/bench/bench_live_pages.py
+
+# The million-run dataset (1,000,000 runs, 2,000,000 audit events, 50 organizations) the list
+# benchmark reads: var/bench/lists.sqlite3, about 1.5 GB, 1.5-3.5 minutes on two cores.
+bench-data: install
+	@$(PY) tests/bench/bench_data.py
+
+# The run and audit lists (API and admin) at a million runs, as a manager and a superuser
+# (generates the dataset first when it is missing): var/bench/lists.json.
+bench-lists: install
+	@$(PY) tests/bench/bench_lists.py
 
 # The README's pictures: headless Chromium against `make run`'s own stack (its own ports and
 # data under var/), saved as docs/*.png.

@@ -29,11 +29,26 @@ def start_organizations(user: User, workflow_type: str) -> QuerySet[Organization
     return organizations_for(user, _registry().get_unit(workflow_type).permission)
 
 
+def holds_somewhere(user: User, codename: str) -> bool:
+    """Whether `user` holds `codename` on some organization. Kept on the user object, as the
+    permission checker is (accounts.permissions): the admin asks it for every model of its
+    menu on every page (50 queries a changelist, before); the next request, with a fresh user
+    object, sees role changes."""
+    held = getattr(user, "_held_somewhere", None)
+    if held is None:
+        held = {}
+        if user.is_authenticated:  # AnonymousUser is shared: nothing kept on it
+            user._held_somewhere = held
+    if codename not in held:
+        held[codename] = organizations_for(user, codename).exists()
+    return held[codename]
+
+
 def startable_types(user: User) -> list[str]:
     """The workflow types `user` may start somewhere, in the registry's order."""
     units = _registry().UNITS
     held = {
-        permission: organizations_for(user, permission).exists()
+        permission: holds_somewhere(user, permission)
         for permission in {unit.permission for unit in units.values()}
     }
     return [name for name, unit in units.items() if held[unit.permission]]
@@ -51,7 +66,7 @@ def require_start(user: User, organization: Organization, workflow_type: str) ->
 
 def views_somewhere(user: User) -> bool:
     """Whether `user` may see some organization's runs (the admin's pages open to them)."""
-    return organizations_for(user, VIEW_RUNS).exists()
+    return holds_somewhere(user, VIEW_RUNS)
 
 
 def may_view(user: User, run) -> bool:
@@ -81,7 +96,7 @@ def require_manage(user: User, run) -> None:
 
 
 def manages_somewhere(user: User) -> bool:
-    return organizations_for(user, MANAGE_RUNS).exists()
+    return holds_somewhere(user, MANAGE_RUNS)
 
 
 def cancels_somewhere(user: User) -> bool:

@@ -10,6 +10,7 @@ from django_filters.fields import BaseCSVField, IsoDateTimeField
 
 from orchestration.input_limits import MAX_SEARCH_LENGTH
 from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.selectors.runs import workflow_id_prefix
 from orchestration.workflows.choices import workflow_type_choices
 
 
@@ -64,6 +65,16 @@ class StrictOrderingFilter(django_filters.OrderingFilter):
     base_field_class = NoEmptyItemsCSVField
 
 
+class WorkflowIdPrefixFilter(django_filters.CharFilter):
+    """Workflow ids starting with the value: a prefix the index answers, not a substring that
+    reads every run (issue 12, P4)."""
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        return qs.filter(workflow_id_prefix(value, self.field_name))
+
+
 class WorkflowRunFilter(django_filters.FilterSet):
     organization = django_filters.CharFilter(
         field_name="organization__slug", max_length=MAX_SEARCH_LENGTH
@@ -77,8 +88,11 @@ class WorkflowRunFilter(django_filters.FilterSet):
     created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
     retrying = StrictBooleanFilter()
     schedule = django_filters.UUIDFilter(field_name="schedule_id", label="Started by this schedule")
-    search = django_filters.CharFilter(
-        field_name="workflow_id", lookup_expr="icontains", max_length=MAX_SEARCH_LENGTH
+    search = WorkflowIdPrefixFilter(
+        field_name="workflow_id",
+        lookup_expr="startswith",
+        max_length=MAX_SEARCH_LENGTH,
+        label="Workflow ids starting with this (case-sensitive; a whole id finds its run)",
     )
     ordering = StrictOrderingFilter(
         fields=["created_at", "started_at", "closed_at", "status", "workflow_type"]

@@ -147,6 +147,7 @@ class WorkflowRunListView(RunQuerysetMixin, generics.ListAPIView):
     """The caller's organizations' runs, newest first, filtered and paginated."""
 
     filterset_class = WorkflowRunFilter
+    cursor_ordering = ("-created_at",)  # `?cursor=` pages (orchestration.api.pagination)
 
 
 @extend_schema(responses={200: s.WorkflowRunDetailSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND})
@@ -320,6 +321,7 @@ class AuditEventListView(generics.ListAPIView):
 
     serializer_class = s.AuditEventSerializer
     filterset_class = AuditEventFilter
+    cursor_ordering = ("-created_at", "-id")  # `?cursor=` pages (orchestration.api.pagination)
 
     def get_queryset(self):
         return audit_event_list(user=self.request.user)

@@ -1,12 +1,33 @@
 """Read-only, permission-scoped queries for runs and audit events."""
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from accounts.permissions import organizations_for
 from accounts.roles import VIEW_RUNS
-from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.models import AuditEvent, WorkflowRun, WorkflowSchedule
 from orchestration.workflows.core import RunRecord
 from orchestration.workflows.registry import get_unit
+
+
+def visible_organization_ids(user) -> list[int]:
+    """The ids of the organizations where `user` may see runs, in one small query. A list of
+    ids in the list queries lets the database use the (organization, ...) indexes, where
+    guardian's subquery inside every list query made SQLite scan (105 ms against 17 ms for a
+    manager's run list at a million runs)."""
+    return list(organizations_for(user, VIEW_RUNS).order_by().values_list("pk", flat=True))
+
+
+def workflow_id_prefix(term: str, field: str = "workflow_id") -> Q:
+    """Workflow ids that start with `term` (case-sensitive), in a way the unique index on the
+    ids answers: a substring search (`LIKE '%…%'`) reads every row (0.4-1.3 s at a million
+    runs). SQLite's LIKE is case-insensitive, so its index can't serve `startswith`; the range
+    `term <= id < term + U+10FFFF` can (SQLite compares text bytewise). PostgreSQL's
+    `LIKE 'term%'` is served by the pattern-ops index of migration 0007."""
+    condition = Q(**{f"{field}__startswith": term})
+    if connection.vendor == "sqlite":
+        condition &= Q(**{f"{field}__gte": term, f"{field}__lt": term + "\U0010ffff"})
+    return condition
 
 
 def workflow_run_list(*, user) -> QuerySet[WorkflowRun]:
@@ -16,14 +37,36 @@ def workflow_run_list(*, user) -> QuerySet[WorkflowRun]:
     ).order_by("-created_at")
     if user.is_superuser:
         return queryset
-    return queryset.filter(organization__in=organizations_for(user, VIEW_RUNS))
+    return queryset.filter(organization_id__in=visible_organization_ids(user))
 
 
 def audit_event_list(*, user) -> QuerySet[AuditEvent]:
     queryset = AuditEvent.objects.select_related("organization", "run")
     if user.is_superuser:
         return queryset
-    return queryset.filter(organization__in=organizations_for(user, VIEW_RUNS))
+    return queryset.filter(organization_id__in=visible_organization_ids(user))
+
+
+def run_filter_choices(user, field: str) -> list[tuple[object, str]]:
+    """The admin list filters' choices for `field` (organization, started_by, schedule, actor),
+    from the small tables: the organizations where `user` sees runs, their members (and the
+    superusers, who start runs without a membership), their schedules. Not the distinct values
+    of the listed rows, which reads every run or event (a million) on every page."""
+    from django.contrib.auth import get_user_model
+
+    organizations = organizations_for(user, VIEW_RUNS)
+    if field == "organization":
+        return [(organization.pk, str(organization)) for organization in organizations]
+    if field == "schedule":
+        schedules = WorkflowSchedule.objects.filter(organization__in=organizations)
+        return [(schedule.pk, str(schedule)) for schedule in schedules.order_by("-created_at")]
+    users = get_user_model().objects.filter(
+        Q(memberships__organization__in=organizations) | Q(is_superuser=True)
+    )
+    users = users.distinct().order_by("username")
+    if field == "actor":
+        return [(name, name) for name in users.values_list("username", flat=True)]
+    return [(member.pk, str(member)) for member in users]
 
 
 def workflow_run_records(*, run: WorkflowRun) -> list[RunRecord]:
