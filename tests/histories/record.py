@@ -250,9 +250,13 @@ class WorkerLoop:
                 )
             )
         )
-        # Otherwise the console's own client settings (bridge.py, run_temporal_worker): the
-        # default data converter. If a payload codec is added there, it belongs here too.
-        connect = Client.connect(address, namespace=namespace, runtime=runtime)
+        # Otherwise the console's own client settings (bridge.py, run_temporal_worker),
+        # its payload encryption included: the recorded payloads are what Temporal stores.
+        from orchestration.temporal.converter import data_converter
+
+        connect = Client.connect(
+            address, namespace=namespace, runtime=runtime, data_converter=data_converter()
+        )
         self.client = self.call(connect, 30)
 
     def call(self, coroutine: Coroutine, timeout: float) -> Any:
