@@ -118,9 +118,9 @@ def test_a_tick_costs_fewer_queries_than_the_whole_region(client, users, orgs, b
         client.get(url)
     with CaptureQueriesContext(connection) as tick:
         assert client.get(url, {"v": version})["HX-Reswap"] == "none"
-    # The session, the user, the run, and guardian's two on its organization (the user's
-    # permissions and their groups'): no scope built, no actions, records or audit events.
-    assert len(tick) <= 5, [query["sql"] for query in tick]
+    # The session, the user, and the run with the user's permission on its organization: no
+    # scope built, no actions, records or audit events.
+    assert len(tick) <= 3, [query["sql"] for query in tick]
     assert len(tick) < len(full)
 
 
