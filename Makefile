@@ -92,9 +92,11 @@ bench-data: install
 	@$(PY) tests/bench/bench_data.py
 
 # The run and audit lists (API and admin) at a million runs, as a manager and a superuser
-# (generates the dataset first when it is missing): var/bench/lists.json.
+# (generates the dataset first when it is missing), in process with query counts and then over
+# HTTP to uvicorn: var/bench/lists.json and lists-server.json.
 bench-lists: install
 	@$(PY) tests/bench/bench_lists.py
+	@$(PY) tests/bench/bench_lists.py --server
 
 # The README's pictures: headless Chromium against `make run`'s own stack (its own ports and
 # data under var/), saved as docs/*.png.

@@ -67,6 +67,54 @@ def deep_cursor(client, depth: int) -> str | None:
     return url
 
 
+class HttpClient:
+    """The test client's `get` over HTTP to a real server, with the test client's session."""
+
+    def __init__(self, base: str, session_cookie: str) -> None:
+        import httpx
+        from django.conf import settings
+
+        cookies = {settings.SESSION_COOKIE_NAME: session_cookie}
+        self.http = httpx.Client(base_url=base, cookies=cookies)
+
+    def get(self, url: str):
+        return self.http.get(url)
+
+
+class Server:
+    """uvicorn on omnify.asgi in its own process, on the bench database (DEBUG off)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        import urllib.request
+
+        from orchestration.management.commands.run_console import web_command
+        from orchestration.temporal.devserver import free_port
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            web_command("uvicorn", "127.0.0.1", port),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=2)
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    raise RuntimeError("The web server did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
 def measure(client, url: str, count: int) -> dict:
     from django.db import connection
 
@@ -90,12 +138,41 @@ def measure(client, url: str, count: int) -> dict:
     }
 
 
+def run_cases(args, server, prefix: str, type_name: str) -> list[dict]:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    rows = []
+    for username in ("bench-manager", "bench-admin"):
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=username))
+        if server is not None:
+            client = HttpClient(server.url, client.cookies[settings.SESSION_COOKIE_NAME].value)
+        for name, url in cases(type_name, prefix):
+            if url == "CURSOR":
+                url = deep_cursor(client, 100)
+                if url is None:
+                    log(f"{username}: {name}: no cursor pagination; skipped")
+                    continue
+            result = measure(client, url, args.requests)
+            target = API_TARGET_MS if name.startswith("API") else ADMIN_TARGET_MS
+            if server is not None:
+                result["queries"] = None  # counted in process only
+            rows.append({"user": username, "case": name, "url": url, **result, "target_ms": target})
+            log(f"{username:13} {name:28} {result['median_ms']:8.1f} ms")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     parser.add_argument("--requests", type=int, default=15)
-    parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "lists.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--server", action="store_true", help="over HTTP to uvicorn")
     args = parser.parse_args()
+    name = "lists-server.json" if args.server else "lists.json"
+    args.out = args.out or REPO / "var" / "bench" / name
     if not args.db.exists():
         log(f"{args.db} is missing: generating it (make bench-data)")
         subprocess.run(
@@ -113,8 +190,6 @@ def main() -> None:
 
     logging.disable(logging.INFO)  # the access log's line per request
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.test import Client
 
     from orchestration.models import WorkflowRun
 
@@ -123,32 +198,26 @@ def main() -> None:
         :1
     ][0]
     prefix = first[0][: len(first[1]) + 9]  # the type and 8 characters of the uuid
-    rows = []
-    for username in ("bench-manager", "bench-admin"):
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=username))
-        for name, url in cases(first[1], prefix):
-            if url == "CURSOR":
-                url = deep_cursor(client, 100)
-                if url is None:
-                    log(f"{username}: {name}: no cursor pagination; skipped")
-                    continue
-            result = measure(client, url, args.requests)
-            target = API_TARGET_MS if name.startswith("API") else ADMIN_TARGET_MS
-            rows.append({"user": username, "case": name, "url": url, **result, "target_ms": target})
-            log(f"{username:13} {name:28} {result['median_ms']:8.1f} ms")
+    server = Server(dict(os.environ, PYTHONUNBUFFERED="1")) if args.server else None
+    try:
+        rows = run_cases(args, server, prefix, first[1])
+    finally:
+        if server is not None:
+            server.stop()
     print(f"\n{'user':13} {'case':28} {'median':>9} {'p90':>9} {'queries':>7} {'target':>7}")
     for row in rows:
         mark = "" if row["median_ms"] < row["target_ms"] else "  over"
         print(
             f"{row['user']:13} {row['case']:28} {row['median_ms']:7.1f}ms {row['p90_ms']:7.1f}ms"
-            f" {row['queries']:>7} {row['target_ms']:>5}ms{mark}"
+            f" {row['queries'] if row['queries'] is not None else '-':>7}"
+            f" {row['target_ms']:>5}ms{mark}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
             {
                 "database": str(args.db),
+                "over": "HTTP to uvicorn" if server else "Django's test client, in process",
                 "requests": args.requests,
                 "cpu": _cpu(),
                 "nproc": os.cpu_count(),
