@@ -63,7 +63,7 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: bench-start-latency bench-throughput bench-live-pages bench-training
+bench: bench-start-latency bench-throughput bench-lists bench-live-pages bench-training
 
 bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
