@@ -91,7 +91,10 @@ class WriteLock:
             self.process.wait(10)
 
 
-def start_worker(address: str, task_queue: str) -> subprocess.Popen:
+def start_worker(address: str, task_queue: str, reconcile_interval: float = 0) -> subprocess.Popen:
+    """`manage.py run_temporal_worker` in its own process; with a `reconcile_interval`, it
+    keeps the task queue's reconcile schedule as a deployed worker does (the caller deletes
+    it: `reconcile_schedule_delete`)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
@@ -99,16 +102,36 @@ def start_worker(address: str, task_queue: str) -> subprocess.Popen:
         "TEMPORAL_ADDRESS": address,
         "TEMPORAL_TASK_QUEUE": task_queue,
     }
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "run_temporal_worker", "--reconcile-interval", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Its output is kept (appended per task queue) for when a fault test fails in CI.
+    artifacts = ROOT / "var" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with open(artifacts / f"worker-{task_queue}.log", "ab") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "run_temporal_worker",
+                "--reconcile-interval",
+                str(reconcile_interval),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     time.sleep(3)  # polling
     assert worker.poll() is None, "the worker did not start"
     return worker
+
+
+def reconcile_schedule_delete(task_queue: str) -> None:
+    from orchestration.temporal.bridge import get_bridge
+    from orchestration.temporal.schedules import reconcile_schedule_id
+
+    async def delete(client) -> None:
+        await client.get_schedule_handle(reconcile_schedule_id(task_queue)).delete()
+
+    get_bridge().call(delete)
 
 
 def kill(process: subprocess.Popen) -> None:
