@@ -10,7 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from accounts.models import Organization
-from accounts.permissions import has_organization_permission, organizations_for
+from accounts.permissions import (
+    has_organization_permission,
+    holds_anywhere,
+    organizations_for,
+    organizations_holding_any,
+)
 from accounts.roles import MANAGE_RUNS, VIEW_CONFIGURATION, VIEW_RUNS
 
 User = AbstractBaseUser | AnonymousUser
@@ -29,26 +34,20 @@ def start_organizations(user: User, workflow_type: str) -> QuerySet[Organization
     return organizations_for(user, _registry().get_unit(workflow_type).permission)
 
 
-def holds_somewhere(user: User, codename: str) -> bool:
-    """Whether `user` holds `codename` on some organization. Kept on the user object, as the
-    permission checker is (accounts.permissions): the admin asks it for every model of its
-    menu on every page (50 queries a changelist, before); the next request, with a fresh user
-    object, sees role changes."""
-    held = getattr(user, "_held_somewhere", None)
-    if held is None:
-        held = {}
-        if user.is_authenticated:  # AnonymousUser is shared: nothing kept on it
-            user._held_somewhere = held
-    if codename not in held:
-        held[codename] = organizations_for(user, codename).exists()
-    return held[codename]
+def startable_organizations(user: User) -> QuerySet[Organization]:
+    """The organizations where `user` may start some workflow type."""
+    return organizations_holding_any(user, {unit.permission for unit in _registry().UNITS.values()})
+
+
+def starts_somewhere(user: User, workflow_type: str) -> bool:
+    return holds_anywhere(user, _registry().get_unit(workflow_type).permission)
 
 
 def startable_types(user: User) -> list[str]:
     """The workflow types `user` may start somewhere, in the registry's order."""
     units = _registry().UNITS
     held = {
-        permission: holds_somewhere(user, permission)
+        permission: holds_anywhere(user, permission)
         for permission in {unit.permission for unit in units.values()}
     }
     return [name for name, unit in units.items() if held[unit.permission]]
@@ -66,7 +65,7 @@ def require_start(user: User, organization: Organization, workflow_type: str) ->
 
 def views_somewhere(user: User) -> bool:
     """Whether `user` may see some organization's runs (the admin's pages open to them)."""
-    return holds_somewhere(user, VIEW_RUNS)
+    return holds_anywhere(user, VIEW_RUNS)
 
 
 def may_view(user: User, run) -> bool:
@@ -96,7 +95,7 @@ def require_manage(user: User, run) -> None:
 
 
 def manages_somewhere(user: User) -> bool:
-    return holds_somewhere(user, MANAGE_RUNS)
+    return holds_anywhere(user, MANAGE_RUNS)
 
 
 def cancels_somewhere(user: User) -> bool:
@@ -104,4 +103,4 @@ def cancels_somewhere(user: User) -> bool:
 
 
 def may_view_configuration(user: User) -> bool:
-    return organizations_for(user, VIEW_CONFIGURATION).exists()
+    return holds_anywhere(user, VIEW_CONFIGURATION)

@@ -13,8 +13,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from accounts.models import Organization
-from accounts.permissions import organizations_for
 from orchestration import authorization
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowSchedule
@@ -29,18 +27,8 @@ from orchestration.services.schedules import (
     workflow_schedule_trigger,
     workflow_schedule_update,
 )
-from orchestration.workflows.registry import UNITS
 
 from .mixins import OrganizationScopedMixin
-
-
-def _start_organizations(user) -> "list[Organization]":
-    """Organizations where `user` may start some workflow type."""
-    permissions = {unit.permission for unit in UNITS.values()}
-    ids: set[int] = set()
-    for permission in permissions:
-        ids |= set(organizations_for(user, permission).values_list("pk", flat=True))
-    return Organization.objects.filter(pk__in=ids).order_by("name")
 
 
 def _flatten(errors, prefix: str = "") -> list[str]:
@@ -90,7 +78,8 @@ class ScheduleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "organization" in self.fields:
-            self.fields["organization"].queryset = _start_organizations(self.request.user)
+            startable = authorization.startable_organizations(self.request.user)
+            self.fields["organization"].queryset = startable.order_by("name")
         if not self.instance._state.adding and "params" in self.fields:
             from orchestration.api.schedules import params_as_body
 

@@ -5,12 +5,11 @@ expiring, several per user, named."""
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.tokens import api_token_create, api_token_revoke
+from accounts.tokens import ApiTokenAuthentication, api_token_create, api_token_revoke
 
 from . import serializers as s
 from .throttling import ClientAddressThrottle
@@ -59,7 +58,7 @@ class TokenView(generics.GenericAPIView):
     def get_authenticators(self):
         # POST carries its credentials in the body (a stale Authorization header must not
         # refuse it); DELETE is about the token in the header, so only a token will do.
-        return [] if self._issuing() else [TokenAuthentication()]
+        return [] if self._issuing() else [ApiTokenAuthentication()]
 
     def get_permissions(self):
         return [permissions.AllowAny()] if self._issuing() else [permissions.IsAuthenticated()]

@@ -33,9 +33,8 @@ class CanStartSomewhere(IsAuthenticated):
     message = "Your role doesn't allow starting runs of this type."
 
     def has_permission(self, request, view) -> bool:
-        return (
-            super().has_permission(request, view)
-            and authorization.start_organizations(request.user, view.unit.name).exists()
+        return super().has_permission(request, view) and authorization.starts_somewhere(
+            request.user, view.unit.name
         )
 
 

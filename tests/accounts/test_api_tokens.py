@@ -74,6 +74,18 @@ def test_an_expired_token_is_refused(users):
     secret = issue()["token"]
     ApiToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
     assert with_token(secret).get(RUNS).status_code == 401
+    assert not ApiToken.objects.exists()  # deleted when it was used
+
+
+def test_a_request_reads_only_its_own_token_and_a_new_one_sweeps_the_expired(users):
+    expired, valid = issue(name="old")["token"], issue(name="current")["token"]
+    ApiToken.objects.filter(name="old").update(expiry=timezone.now() - timedelta(seconds=1))
+    assert works(valid)
+    # knox would sweep the user's other tokens on every request; that's left to issuing.
+    assert set(ApiToken.objects.values_list("name", flat=True)) == {"old", "current"}
+    issue(name="next")
+    assert set(ApiToken.objects.values_list("name", flat=True)) == {"current", "next"}
+    assert not works(expired)
 
 
 def test_delete_revokes_the_token_it_is_sent_with(users):

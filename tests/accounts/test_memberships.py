@@ -25,12 +25,15 @@ def test_changing_and_removing_a_role_takes_effect_and_is_audited(orgs, django_u
     membership_set_role(organization=orgs["acme"], user=user, role="manager", actor=admin)
     assert organizations_for(user, "run_sensitive_workflows").get() == orgs["acme"]
 
-    user = django_user_model.objects.get(pk=user.pk)  # guardian caches per user object
+    # What a user holds is read once per user object (accounts.permissions): each step looks
+    # with a fresh one, as the next request does.
+    user = django_user_model.objects.get(pk=user.pk)
     membership_set_role(organization=orgs["acme"], user=user, role="viewer", actor=admin)
     assert not organizations_for(user, "run_sensitive_workflows").exists()
     assert organizations_for(user, "view_runs").get() == orgs["acme"]
 
     membership_remove(membership=Membership.objects.get(user=user), actor=admin)
+    user = django_user_model.objects.get(pk=user.pk)
     assert not organizations_for(user, "view_runs").exists()
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_username"))
     assert actions == [
