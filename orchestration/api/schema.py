@@ -3,6 +3,7 @@ CI, tests/orchestration/test_api_fuzz.py): errors every operation can give are d
 on every operation, serializers that refuse unknown fields say so, nullable fields are
 typed nullable."""
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance, is_serializer
@@ -114,3 +115,9 @@ def strip_optional_trailing_slashes(result, generator, request, public):
     form without it, as the API's users write it."""
     result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
     return result
+
+
+class ApiTokenScheme(KnoxTokenScheme):
+    """The console's token authentication (accounts.tokens) is knox's, documented as knox's."""
+
+    target_class = "accounts.tokens.ApiTokenAuthentication"
