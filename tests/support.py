@@ -221,3 +221,48 @@ def retrained_model(organization, kind: str, **params):
         params=params,
         heartbeat=lambda *progress: None,
     )
+
+
+def stream_events(client, url: str, **follow):
+    """`follow_stream` for a sync test: (status, [(event, data), ...])."""
+    import asyncio
+
+    return asyncio.run(follow_stream(client, url, **follow))
+
+
+async def follow_stream(client, url: str, *, stop=None, between=None, timeout: float = 20):
+    """Follow a server-sent-events answer of the console in this process, with the session of
+    the test `client`, as the browser's EventSource does: (status, [(event, data), ...]) until
+    the stream ends, `stop(events)` is true, or `timeout` (a TimeoutError). `between(events)`
+    runs after each event, in a worker thread (the database is reachable there: these tests
+    need `transactional_db`, the stream's reads run outside the test's transaction)."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    browser = AsyncClient()
+    browser.cookies = client.cookies
+    response = await browser.get(url, headers={"accept": "text/event-stream"})
+    if not response.streaming:
+        return response.status_code, []
+    events, buffer, content = [], "", response.streaming_content
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in content:
+                buffer += chunk.decode()
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    lines = block.split("\n")
+                    names = [line[7:] for line in lines if line.startswith("event: ")]
+                    if not names:
+                        continue
+                    data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
+                    events.append((names[0], data))
+                    if stop is not None and stop(events):
+                        return response.status_code, events
+                    if between is not None:
+                        await sync_to_async(between)(events)
+    finally:
+        await content.aclose()
+    return response.status_code, events

@@ -2,12 +2,23 @@
 (htmx polls small fragments), with the same confirmed actions in bulk and on the run page."""
 
 import json
+import time
 import uuid
+from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import close_old_connections
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -43,10 +54,14 @@ from orchestration.workflows.registry import UNITS
 
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, choices_filter
 from .run_actions import ACTION_ERRORS, RUN_ACTIONS, RunAction, actions_for
+from .run_feed import Snapshot, run_feed, server_sent_event
 from .start_forms import start_form_class
 
 # htmx stops polling when a fragment answers 286.
 STOP_POLLING = 286
+LIVE_TEMPLATE = "admin/orchestration/workflowrun/run_live.html"
+STREAM_RECHECK_SECONDS = 30
+STREAM_MAX_SECONDS = 600
 # The run list follows at most one page of open runs.
 MAX_LIVE_RUNS = 200
 RAW_EVENTS_PAGE_SIZE = 50
@@ -380,10 +395,12 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                 self._fragment(self.live_list_view),
                 name="orchestration_workflowrun_live_list",
             ),
+            # Not through admin_view (a sync wrapper): the stream is an async response that
+            # checks its viewer itself, as admin_view and the fragments do.
             path(
-                "<uuid:object_id>/live/",
-                self._fragment(self.live_run_view, scoped_by_view=True),
-                name="orchestration_workflowrun_live",
+                "<uuid:object_id>/stream/",
+                self.stream_view,
+                name="orchestration_workflowrun_stream",
             ),
             path(
                 "<uuid:object_id>/events/",
@@ -398,17 +415,12 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
             *super().get_urls(),
         ]
 
-    def _fragment(self, fn, scoped_by_view: bool = False):
-        """Fragments are polled by a page already open: someone whose session ended gets a
-        403 (which htmx leaves unswapped), not a login page pasted into the run page.
-        `scoped_by_view`: the view checks the user's permission on what it shows itself (and
-        answers 403 for someone who may see no runs at all), so the admin's check (which
-        builds the user's scope) isn't repeated every second."""
+    def _fragment(self, fn):
+        """Fragments are asked for by a page already open: someone whose session ended gets a
+        403 (which htmx leaves unswapped), not a login page pasted into the page."""
 
         def wrapped(request, *args, **kwargs):
-            if not self.admin_site.has_permission(request) or not (
-                scoped_by_view or self.has_view_permission(request)
-            ):
+            if not self.admin_site.has_permission(request) or not self.has_view_permission(request):
                 raise PermissionDenied
             request.quiet_access_log = True  # one line a second per viewer is noise
             return fn(request, *args, **kwargs)
@@ -529,33 +541,77 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def live_run_view(self, request: HttpRequest, object_id) -> HttpResponse:
-        """The run page's live region; once the run is terminal it is rendered without its
-        poller and answered with 286, so the page stops asking.
-
-        The poller sends the version of the region it shows (`?v=`). While the version is
-        unchanged (the run is on the same step, Temporal tells nothing new) a tick answers
-        only what moves, the progress and the running durations, as out-of-band swaps with
-        `HX-Reswap: none`: no actions, records or audit events asked for, a small template
-        rendered, the run and the user's permission on it read in one query."""
+    def _followed_run(self, request, object_id) -> WorkflowRun:
+        """The run a page follows, if its viewer may see it: 403 for someone whose session
+        ended or who may see no runs at all (htmx leaves a 403 unswapped), 404 for another
+        organization's run (not revealed). The run and the permission in one query."""
+        if not self.admin_site.has_permission(request):
+            raise PermissionDenied
         run = visible_run(user=request.user, pk=object_id)
         if run is None:
             if not self.has_view_permission(request):
                 raise PermissionDenied
-            raise Http404("No such run.")  # another organization's run isn't revealed
-        cockpit = run_cockpit(run=run)
-        if not run.is_terminal and request.GET.get("v") == live_version(cockpit):
-            html = render_to_string(
-                "admin/orchestration/workflowrun/run_live_tick.html",
-                {"run": run, "cockpit": cockpit},
-            )
-            return HttpResponse(html, headers={"HX-Reswap": "none"})
-        html = render_to_string(
-            "admin/orchestration/workflowrun/run_live.html",
-            self._live_context(request, run, cockpit),
-            request=request,
+            raise Http404("No such run.")
+        request.quiet_access_log = True  # one line per page opened, not per tick
+        return run
+
+    def _still_following(self, request, object_id) -> bool:
+        """Whether the stream's viewer still has a session, an account and the run: roles
+        change, sessions end. Takes a fresh user object (what a user holds is kept on it),
+        which the page's next region is rendered for."""
+        key = request.session.session_key
+        if key is None or not request.session.exists(key):
+            return False
+        request.user = get_user_model().objects.filter(pk=request.user.pk).first()
+        if request.user is None:
+            return False
+        try:
+            self._followed_run(request, object_id)
+        except (PermissionDenied, Http404):
+            return False
+        return True
+
+    def _region_html(self, request, snapshot: Snapshot) -> str:
+        context = self._live_context(request, snapshot.run, snapshot.cockpit)
+        html = render_to_string(LIVE_TEMPLATE, context, request=request).strip()
+        close_old_connections()  # a worker thread, outside the request's own
+        return html
+
+    async def stream_view(self, request, object_id) -> StreamingHttpResponse:
+        """The run page's live feed (`run_feed`), as server-sent events: `tick` (the progress
+        and running durations, swapped out of band) while the run's version is the one the
+        page shows (`?v=`), `region` (the whole live region, for this viewer) when it changed,
+        and, once the run is terminal, its last region and `end`. The viewer's session and
+        permission are checked again every `STREAM_RECHECK_SECONDS`; a stream ends after
+        `STREAM_MAX_SECONDS` and the browser opens the next one."""
+        await sync_to_async(self._followed_run)(request, object_id)
+
+        async def events() -> AsyncIterator[str]:
+            version = request.GET.get("v", "")
+            opened = checked = time.monotonic()
+            yield "retry: 1000\n\n"  # the browser's reconnection delay
+            async for snapshot in run_feed(object_id).follow():
+                if time.monotonic() - checked > STREAM_RECHECK_SECONDS:
+                    if not await sync_to_async(self._still_following)(request, object_id):
+                        return
+                    checked = time.monotonic()
+                if snapshot.version == version and not snapshot.terminal:
+                    yield server_sent_event("tick", snapshot.tick_html)
+                else:
+                    html = await sync_to_async(self._region_html)(request, snapshot)
+                    version = snapshot.version
+                    yield server_sent_event("region", html)
+                if snapshot.terminal:
+                    yield server_sent_event("end", "")
+                    return
+                if time.monotonic() - opened > STREAM_MAX_SECONDS:
+                    return
+
+        return StreamingHttpResponse(
+            events(),
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-        return HttpResponse(html, status=STOP_POLLING if run.is_terminal else 200)
 
     def raw_events_view(self, request: HttpRequest, object_id) -> HttpResponse:
         """A page of the run's raw Temporal events, for the run page's toggle."""

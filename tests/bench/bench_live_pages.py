@@ -75,30 +75,61 @@ def admin_session(base: str) -> httpx.Client:
     return session
 
 
-POLLER_URL = re.compile(r'id="run-live"[^>]*?hx-get="([^"]+)"')
+STREAM_URL = re.compile(r'sse-connect="([^"]+)"')
 
 
-async def poll(
-    base: str, cookies, path: str, until: float, latencies: list[float], kinds: dict[str, int]
+async def stream_url(client: httpx.AsyncClient, page: str) -> str:
+    """The run page's stream, as its htmx SSE extension finds it (`sse-connect`)."""
+    response = await client.get(page)
+    response.raise_for_status()
+    return STREAM_URL.search(response.text).group(1).replace("&amp;", "&")
+
+
+async def follow(
+    client: httpx.AsyncClient, stream: str, stop: asyncio.Event, gaps: list[float], kinds
 ) -> int:
-    """One page's poller, as htmx runs it: a whole region (swapped outerHTML) brings the
-    poller's next URL, which carries the region's version; a progress-only answer
-    (`HX-Reswap: none`) leaves the poller as it was."""
-    statuses = []
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as client:
-        while time.monotonic() < until:
-            began = time.perf_counter()
-            response = await client.get(path, headers={"HX-Request": "true"})
-            latencies.append(time.perf_counter() - began)
-            statuses.append(response.status_code)
-            if response.headers.get("HX-Reswap") == "none":
-                kinds["progress"] += 1
-            else:
-                kinds["whole"] += 1
-                if found := POLLER_URL.search(response.text):
-                    path = found.group(1).replace("&amp;", "&")
-            await asyncio.sleep(1.0)
-    return sum(1 for status in statuses if status != 200)
+    """One open run page's stream, followed until `stop`: its events counted by kind, the
+    gaps between them timed (how fresh the page is). 1 when it didn't answer 200."""
+    async with client.stream("GET", stream, headers={"Accept": "text/event-stream"}) as events:
+        if events.status_code != 200:
+            return 1
+        last = time.perf_counter()
+        async for line in events.aiter_lines():
+            if line.startswith("event: "):
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+                kinds[line.removeprefix("event: ")] += 1
+            if stop.is_set():
+                break
+    return 0
+
+
+async def open_pages(
+    base: str, cookies, pages: list[str], web: int, seconds: float
+) -> tuple[float, list[float], dict[str, int], int]:
+    """Open every page, follow all their streams, and measure the web process while they
+    are followed (loading the pages is not part of it): (CPU share, gaps, kinds, errors)."""
+    gaps: list[float] = []
+    kinds = {"tick": 0, "region": 0, "end": 0}
+    limits = httpx.Limits(max_connections=len(pages) + 5)
+    async with httpx.AsyncClient(
+        base_url=base, cookies=cookies, timeout=30, limits=limits
+    ) as client:
+        streams = await asyncio.gather(*(stream_url(client, page) for page in pages))
+        stop = asyncio.Event()
+        followers = [
+            asyncio.create_task(follow(client, stream, stop, gaps, kinds)) for stream in streams
+        ]
+        await asyncio.sleep(3)  # every stream open and past its first region
+        gaps.clear()
+        kinds.update(dict.fromkeys(kinds, 0))
+        began_cpu, began = cpu_seconds(web), time.monotonic()
+        await asyncio.sleep(seconds)
+        share = 100 * (cpu_seconds(web) - began_cpu) / (time.monotonic() - began)
+        stop.set()
+        errors = await asyncio.gather(*followers)
+    return share, gaps, kinds, sum(errors)
 
 
 def cpu_share(pid: int, work) -> float:
@@ -138,21 +169,13 @@ def main() -> None:
             log(f"web process {web} idle for {args.seconds:g}s")
             idle = cpu_share(web, lambda: time.sleep(args.seconds))
             log(f"{args.pages} pages following {len(pks)} runs for {args.seconds:g}s")
-            latencies: list[float] = []
-            kinds = {"whole": 0, "progress": 0}
-            until = time.monotonic() + args.seconds
-
-            async def pages() -> list[int]:
-                paths = [
-                    f"/admin/orchestration/workflowrun/{pks[n % len(pks)]}/live/"
-                    for n in range(args.pages)
-                ]
-                return await asyncio.gather(
-                    *(poll(base, session.cookies, path, until, latencies, kinds) for path in paths)
-                )
-
-            errors: list[int] = []
-            busy = cpu_share(web, lambda: errors.extend(asyncio.run(pages())))
+            pages = [
+                f"/admin/orchestration/workflowrun/{pks[n % len(pks)]}/change/"
+                for n in range(args.pages)
+            ]
+            busy, gaps, kinds, errors = asyncio.run(
+                open_pages(base, session.cookies, pages, web, args.seconds)
+            )
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
@@ -161,15 +184,15 @@ def main() -> None:
         "pages": args.pages,
         "runs": args.runs,
         "seconds": args.seconds,
-        "fragments": len(latencies),
-        "non_200": sum(errors),
-        "whole_regions": kinds["whole"],
-        "progress_only": kinds["progress"],
+        "events": sum(kinds.values()),
+        "pages_not_followed": errors,
+        "regions": kinds["region"],
+        "ticks": kinds["tick"],
         "web_cpu_idle_percent": round(idle, 2),
         "web_cpu_with_pages_percent": round(busy, 2),
         "cost_percent_of_one_core": round(extra, 2),
-        "latency_median_ms": round(1000 * statistics.median(latencies), 1),
-        "latency_p90_ms": round(1000 * percentile(latencies, 0.9), 1),
+        "event_gap_median_ms": round(1000 * statistics.median(gaps), 1),
+        "event_gap_p90_ms": round(1000 * percentile(gaps, 0.9), 1),
         "target_percent": TARGET_SHARE,
     }
     out = REPO / "var" / "bench"
@@ -177,14 +200,14 @@ def main() -> None:
     (out / "live_pages.json").write_text(json.dumps(result, indent=2))
     print(
         f"\nLive run pages: {args.pages} pages following {args.runs} running retrains "
-        f"for {args.seconds:g}s ({len(latencies)} fragments, {sum(errors)} not 200; "
-        f"{kinds['whole']} whole regions, {kinds['progress']} progress only)\n"
+        f"for {args.seconds:g}s over server-sent events ({len(gaps)} events: "
+        f"{kinds['tick']} ticks, {kinds['region']} regions; {errors} pages not followed)\n"
         f"| measure | value |\n|---|---|\n"
         f"| web CPU, idle | {idle:.1f}% of one core |\n"
-        f"| web CPU, {args.pages} pages polling | {busy:.1f}% of one core |\n"
+        f"| web CPU, {args.pages} pages following | {busy:.1f}% of one core |\n"
         f"| cost of the pages | {extra:.1f}% of one core (target < {TARGET_SHARE:g}%) |\n"
-        f"| fragment latency median / p90 | {result['latency_median_ms']} ms / "
-        f"{result['latency_p90_ms']} ms |\n"
+        f"| time between a page's events median / p90 | {result['event_gap_median_ms']} ms / "
+        f"{result['event_gap_p90_ms']} ms |\n"
         f"Written to {out / 'live_pages.json'}."
     )
 

@@ -87,8 +87,8 @@ def test_manager_watches_an_onboarding_complete_without_reloading(page, api, nav
     expect(page.locator("#audit")).to_contain_text("workflow.status")
     expect(page.locator(".run-action-retry")).to_have_text("Run again")
     assert navigations.count == 0
-    # Once terminal, the page stops asking.
-    assert page.locator("#run-live[hx-trigger]").count() == 0
+    # Once terminal, the region follows nothing (the stream's last event closed it).
+    assert page.locator("#run-live[sse-swap]").count() == 0
 
 
 def test_a_long_retrain_shows_its_heartbeat_advancing_without_reloading(

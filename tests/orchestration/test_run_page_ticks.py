@@ -1,7 +1,9 @@
-"""The run page's tick: while nothing but the progress moved, a poller that sends the version
-of the region it shows gets the progress alone (out of band, `HX-Reswap: none`), cheaply; a
-change of the row, of Temporal's timeline or a terminal run gets the whole region again."""
+"""The run page's live stream (orchestration/admin/run_feed.py): while nothing but the progress
+moved, a page showing the current version gets `tick` events (the progress alone, out of band);
+a change of the row or of Temporal's timeline gets the whole region again; a terminal run its
+last region and `end`. All pages of a run share one reader of it."""
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,12 +14,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Membership
+from accounts.services import membership_remove
+from orchestration.admin import run_feed, runs
 from orchestration.models import WorkflowRun
 from orchestration.selectors import run_cockpit
+from tests.support import follow_stream, stream_events
 
 RUNS = "/admin/orchestration/workflowrun/"
-FULL = "admin/orchestration/workflowrun/run_live.html"
-TICK = "admin/orchestration/workflowrun/run_live_tick.html"
 
 
 @dataclass
@@ -62,11 +66,12 @@ class FakeBridge:
 
 
 @pytest.fixture
-def bridge(monkeypatch):
+def bridge(monkeypatch, transactional_db):
     fake = FakeBridge()
     monkeypatch.setattr(run_cockpit, "get_bridge", lambda: fake)
-    # Each answer is cached for a second; the tests move the heartbeat faster than that.
+    # Each answer is cached for a second, and the feed reads once a second: both faster here.
     monkeypatch.setattr(run_cockpit, "PENDING_TTL_SECONDS", 0.001)
+    monkeypatch.setattr(run_feed, "TICK_SECONDS", 0.05)
     return fake
 
 
@@ -81,47 +86,35 @@ def running_run(org) -> WorkflowRun:
     )
 
 
-def version_in(html: str) -> str:
-    return re.search(r"/live/\?v=([0-9a-f]+)\"", html).group(1)
+def stream_of(client, run) -> str:
+    """The stream the run page connects to, with the version it shows (`sse-connect`)."""
+    page = client.get(f"{RUNS}{run.pk}/change/")
+    assert page.status_code == 200
+    return re.search(r'sse-connect="([^"]+)"', page.content.decode()).group(1).replace("&amp;", "&")
 
 
-def template_names(response) -> list[str]:
-    return [template.name for template in response.templates]
+def kinds(events) -> list[str]:
+    return [name for name, _ in events]
 
 
-def test_an_unchanged_version_gets_only_the_progress(client, users, orgs, bridge):
+def test_the_page_shows_its_version_and_gets_only_the_progress(client, users, orgs, bridge):
     run = running_run(orgs["acme"])
     client.force_login(users["acme-viewer"])
-    first = client.get(f"{RUNS}{run.pk}/live/")
-    assert first.status_code == 200 and FULL in template_names(first)
-    version = version_in(first.content.decode())
+    url = stream_of(client, run)
+    assert re.fullmatch(rf"{RUNS}{run.pk}/stream/\?v=[0-9a-f]+", url)
 
-    bridge.epoch = 2
-    tick = client.get(f"{RUNS}{run.pk}/live/", {"v": version})
-    assert tick.status_code == 200
-    assert tick["HX-Reswap"] == "none"
-    assert FULL not in template_names(tick) and TICK in template_names(tick)
-    html = tick.content.decode()
-    assert "page 2/100" in html  # the heartbeat's progress, every tick
+    def heartbeat(events):
+        bridge.epoch += 1
+
+    status, events = stream_events(client, url, stop=lambda e: len(e) == 3, between=heartbeat)
+    assert status == 200
+    assert kinds(events) == ["tick", "tick", "tick"]
+    html = events[-1][1]
+    assert "page 3/100" in html  # the heartbeat's progress, every tick
     assert '<div id="run-progress" hx-swap-oob="true">' in html
     assert 'id="run-duration" hx-swap-oob="true"' in html
     assert 'id="timeline-duration-2" hx-swap-oob="true"' in html
     assert "run-summary" not in html and "Audit events" not in html
-
-
-def test_a_tick_costs_fewer_queries_than_the_whole_region(client, users, orgs, bridge):
-    run = running_run(orgs["acme"])
-    client.force_login(users["acme-viewer"])
-    url = f"{RUNS}{run.pk}/live/"
-    version = version_in(client.get(url).content.decode())  # warms per-process caches
-    with CaptureQueriesContext(connection) as full:
-        client.get(url)
-    with CaptureQueriesContext(connection) as tick:
-        assert client.get(url, {"v": version})["HX-Reswap"] == "none"
-    # The session, the user, and the run with the user's permission on its organization: no
-    # scope built, no actions, records or audit events.
-    assert len(tick) <= 3, [query["sql"] for query in tick]
-    assert len(tick) < len(full)
 
 
 @pytest.mark.parametrize(
@@ -132,38 +125,97 @@ def test_a_tick_costs_fewer_queries_than_the_whole_region(client, users, orgs, b
         {"cancel_requested_at": timezone.now()},
     ],
 )
-def test_a_changed_row_gets_the_whole_region(client, users, orgs, bridge, change):
+def test_a_changed_row_gets_the_whole_region_once(client, users, orgs, bridge, change):
     run = running_run(orgs["acme"])
     client.force_login(users["acme-viewer"])
-    version = version_in(client.get(f"{RUNS}{run.pk}/live/").content.decode())
-    WorkflowRun.objects.filter(pk=run.pk).update(**change)
-    response = client.get(f"{RUNS}{run.pk}/live/", {"v": version})
-    assert response.status_code == 200 and "HX-Reswap" not in response
-    assert FULL in template_names(response)
-    assert version_in(response.content.decode()) != version
+
+    def change_once(events):
+        if len(events) == 1:
+            WorkflowRun.objects.filter(pk=run.pk).update(**change)
+
+    _, events = stream_events(
+        client, stream_of(client, run), stop=lambda e: len(e) == 6, between=change_once
+    )
+    assert kinds(events)[0] == "tick"
+    assert kinds(events).count("region") == 1, kinds(events)  # then ticks of the new version
+    assert kinds(events)[-1] == "tick"
+    region = dict(events)["region"]
+    assert region.startswith('<div id="run-live"') and 'sse-swap="region"' in region
 
 
-def test_a_terminal_run_stops_polling_whatever_version_is_sent(client, users, orgs, bridge):
+def test_a_terminal_run_gets_its_last_region_and_the_stream_ends(client, users, orgs, bridge):
     run = running_run(orgs["acme"])
     client.force_login(users["acme-viewer"])
-    version = version_in(client.get(f"{RUNS}{run.pk}/live/").content.decode())
-    WorkflowRun.objects.filter(pk=run.pk).update(status="COMPLETED", closed_at=timezone.now())
-    response = client.get(f"{RUNS}{run.pk}/live/", {"v": version})
-    assert response.status_code == 286
-    assert "hx-trigger" not in response.content.decode()
+
+    def finish(events):
+        WorkflowRun.objects.filter(pk=run.pk).update(status="COMPLETED", closed_at=timezone.now())
+
+    _, events = stream_events(client, stream_of(client, run), between=finish)
+    assert kinds(events)[-2:] == ["region", "end"], kinds(events)
+    region = events[-2][1]
+    assert 'data-status="COMPLETED"' in region and "sse-swap" not in region
 
 
-def test_a_version_opens_nothing_to_strangers(client, users, orgs, bridge):
+def test_a_closed_run_page_opens_no_stream(client, users, orgs, bridge):
     run = running_run(orgs["acme"])
+    WorkflowRun.objects.filter(pk=run.pk).update(status="FAILED", closed_at=timezone.now())
     client.force_login(users["acme-viewer"])
-    version = version_in(client.get(f"{RUNS}{run.pk}/live/").content.decode())
-    client.logout()
-    assert client.get(f"{RUNS}{run.pk}/live/", {"v": version}).status_code == 403
+    html = client.get(f"{RUNS}{run.pk}/change/").content.decode()
+    assert 'id="run-live"' in html and "sse-connect" not in html and "sse-swap" not in html
+
+
+def test_the_stream_opens_nothing_to_strangers(client, users, orgs, bridge):
+    run = running_run(orgs["acme"])
+    url = f"{RUNS}{run.pk}/stream/"
+    assert client.get(url).status_code == 403  # no session: not a login page in the stream
     client.force_login(users["globex-manager"])
-    assert client.get(f"{RUNS}{run.pk}/live/", {"v": version}).status_code == 404
+    assert client.get(url).status_code == 404  # another organization's run isn't revealed
+    client.force_login(users["acme-viewer"])
+    assert client.get(f"{RUNS}{uuid.uuid4()}/stream/").status_code == 404
 
 
-def test_the_pollers_lookup_sees_what_the_run_list_sees(users, orgs, django_user_model):
+def test_a_viewer_whose_role_is_removed_stops_being_fed(client, users, orgs, bridge, monkeypatch):
+    monkeypatch.setattr(runs, "STREAM_RECHECK_SECONDS", 0)
+    run = running_run(orgs["acme"])
+    viewer = users["acme-viewer"]
+    client.force_login(viewer)
+
+    def revoke(events):
+        if len(events) == 2:
+            membership_remove(membership=Membership.objects.get(user=viewer))
+
+    status, events = stream_events(client, stream_of(client, run), between=revoke, timeout=10)
+    assert status == 200 and kinds(events) == ["tick", "tick"]  # then the stream ended
+
+
+def test_the_pages_of_a_run_share_one_reader(client, users, orgs, bridge, monkeypatch):
+    run = running_run(orgs["acme"])
+    reads = []
+    read = run_feed.read_snapshot
+    monkeypatch.setattr(run_feed, "read_snapshot", lambda pk: reads.append(pk) or read(pk))
+    client.force_login(users["acme-viewer"])
+    url = stream_of(client, run)
+
+    async def two_pages():
+        follow = [follow_stream(client, url, stop=lambda e: len(e) == 10) for _ in range(2)]
+        return await asyncio.gather(*follow)
+
+    pages = asyncio.run(two_pages())
+    assert [kinds(events).count("tick") for _, events in pages] == [10, 10]
+    assert len(reads) < 15  # one reader for both pages, not one read per page and tick
+
+
+def test_a_tick_reads_the_run_in_one_query(users, orgs, bridge):
+    run = running_run(orgs["acme"])
+    run_feed.read_snapshot(run.pk)  # warms per-process caches
+    with CaptureQueriesContext(connection) as captured:
+        snapshot = run_feed.read_snapshot(run.pk)
+    assert len(captured) == 1, [query["sql"] for query in captured]
+    assert snapshot.run == run and not snapshot.terminal
+    assert run_feed.read_snapshot(uuid.uuid4()) is None
+
+
+def test_the_streams_lookup_sees_what_the_run_list_sees(users, orgs, django_user_model):
     from django.contrib.auth.models import AnonymousUser
 
     from orchestration.selectors.run_cockpit import visible_run
