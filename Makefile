@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-live-pages bench-training bench-data bench-lists record-histories screenshots reconcile clean
+.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-throughput bench-serve bench-live-pages bench-training bench-data bench-lists record-histories screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -63,7 +63,7 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: bench-start-latency bench-throughput bench-lists bench-live-pages bench-training
+bench: bench-start-latency bench-throughput bench-serve bench-lists bench-live-pages bench-training
 
 bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
@@ -72,6 +72,12 @@ bench-start-latency: install
 # against the raw SDK on the same server and worker.
 bench-throughput: install
 	@$(PY) tests/bench/bench_throughput.py
+
+# The start benchmarks again under `make serve`'s server (gunicorn, production settings) on
+# PostgreSQL: a throw-away cluster for each (.ci/with-postgres), so neither sees the other's runs.
+bench-serve: install
+	@.ci/with-postgres sh -c '$(PY) tests/bench/bench_start_latency.py --database-url "$$DATABASE_URL"'
+	@.ci/with-postgres sh -c '$(PY) tests/bench/bench_throughput.py --database-url "$$DATABASE_URL"'
 
 # An onboarding's end-to-end time while two retrains train, against its time alone.
 bench-training: install

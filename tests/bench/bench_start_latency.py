@@ -3,9 +3,12 @@ Temporal SDK directly?  `make bench`, or from the repository root:
 
     .venv/bin/python tests/bench/bench_start_latency.py [--requests N] [--warmup W]
 
-Everything it needs is started here and thrown away afterwards: an in-memory Temporal dev
-server, a fresh SQLite database (migrate + seed_demo) and the web app under uvicorn. It then
-times, in the same run and interleaved so machine noise hits both alike:
+Everything it needs is started here and thrown away afterwards (tests/bench/harness.py): an
+in-memory Temporal dev server, a fresh SQLite database (migrate + seed_demo) and the web app
+as `make run` starts it (uvicorn, DEBUG off); with `--database-url` (`make bench-serve` gives
+a throw-away PostgreSQL cluster) that database, migrated and seeded, under `make serve`'s
+server (gunicorn with uvicorn workers, production settings). It then times, in the same run
+and interleaved so machine noise hits both alike:
 
   REST     POST /api/temporal/workflows/platform-sync as acme-operator over one keep-alive
            connection: permission checks, the run row and its audit events, the bridge's
@@ -23,142 +26,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import re
 import secrets
-import shutil
 import signal
-import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-from temporalio.client import Client  # noqa: E402
+import httpx
+from harness import ORGANIZATION, PASSWORD, REPO, USERNAME, Stack, log, p90
+from temporalio.client import Client
 
-from orchestration.temporal.devserver import DevServer, free_port, port_in_use  # noqa: E402
-from orchestration.workflows.platform_sync.definition import (  # noqa: E402
+from orchestration.workflows.platform_sync.definition import (
     DEFINITION,
     PlatformSyncInput,
 )
 
-HOST = "127.0.0.1"
-ORGANIZATION = "acme"
-USERNAME = "acme-operator"
-PASSWORD = "omnify-demo"
 PLATFORM = "ga4"
 TARGET_RATIO = 1.5
 PROGRESS_EVERY = 50
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# --- setting up -------------------------------------------------------------------------------
-def app_environment(var_dir: Path, temporal_address: str, task_queue: str) -> dict[str, str]:
-    env = dict(os.environ)
-    # Never touch a real database, whatever the caller's shell exports.
-    env.pop("DATABASE_URL", None)
-    env.update(
-        {
-            "OMNIFY_VAR_DIR": str(var_dir),
-            "DJANGO_SETTINGS_MODULE": "omnify.settings.local",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": "bench-only",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "TEMPORAL_ADDRESS": temporal_address,
-            "TEMPORAL_NAMESPACE": "default",
-            "TEMPORAL_TASK_QUEUE": task_queue,
-            "DEMO_PASSWORD": PASSWORD,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    """Run `manage.py <args>`; return its stdout, or raise with its output."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"manage.py {' '.join(args)} exited with {done.returncode}:\n"
-            f"{done.stdout}\n{done.stderr}"
-        )
-    return done.stdout
-
-
-def demo_ids(seed_output: str, database: Path) -> tuple[int, int]:
-    """(acme's organization id, acme's demo client id) from seed_demo's report and the DB."""
-    with sqlite3.connect(database) as connection:
-        row = connection.execute(
-            "SELECT o.id, c.id FROM accounts_organization o "
-            "JOIN orchestration_client c ON c.organization_id = o.id "
-            "WHERE o.slug = ? ORDER BY c.id LIMIT 1",
-            (ORGANIZATION,),
-        ).fetchone()
-    if row is None:
-        raise RuntimeError(f"seed_demo made no client for {ORGANIZATION}.")
-    organization_id, client_id = row
-    reported = re.search(rf"^{ORGANIZATION}: demo client id (\d+)", seed_output, re.MULTILINE)
-    if reported and int(reported.group(1)) != client_id:
-        raise RuntimeError(
-            f"seed_demo reported client {reported.group(1)}, the database holds {client_id}."
-        )
-    return organization_id, client_id
-
-
-def start_web(env: dict[str, str], port: int, log_file: IO) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "omnify.asgi:application"]
-    command += ["--host", HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-
-
-def wait_for_port(process: subprocess.Popen, port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_in_use(HOST, port):
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with status {process.returncode}.")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not listen on {HOST}:{port} within {timeout}s.")
-        time.sleep(0.1)
-
-
-def stop_process(process: subprocess.Popen | None, timeout: float = 10) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # --- the two ways to start a workflow ---------------------------------------------------------
@@ -244,16 +138,11 @@ def measure(
     return samples
 
 
-def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, -(-len(ordered) * 9 // 10) - 1)]  # nearest rank
-
-
-def report(samples: dict[str, list[float]], task_queue: str) -> None:
+def report(samples: dict[str, list[float]], stack: Stack) -> None:
     print()
     print(
         "Workflow start latency (platform-sync), milliseconds, measured from the caller "
-        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
+        f"({stack.label}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
     )
     print(f"{'':10} {'n':>5} {'median':>9} {'p90':>9} {'mean':>9}")
     for name, values in samples.items():
@@ -267,59 +156,53 @@ def report(samples: dict[str, list[float]], task_queue: str) -> None:
     print()
     print(f"REST median / SDK median: {ratio:.2f}x (target <= {TARGET_RATIO}x): {verdict}")
     print(
-        f"No worker ran: the started workflows only wait in task queue {task_queue} "
+        f"No worker ran: the started workflows only wait in task queue {stack.task_queue} "
         "on the in-memory dev server, which is discarded."
     )
+    name = "start_latency-serve-postgres" if stack.database_url else "start_latency"
+    out = REPO / "var" / "bench" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = {
+        name: {
+            "n": len(values),
+            "median_ms": round(statistics.median(values), 2),
+            "p90_ms": round(p90(values), 2),
+        }
+        for name, values in samples.items()
+    }
+    out.write_text(
+        json.dumps({"stack": stack.label, **summary, "ratio": round(ratio, 2)}, indent=2)
+    )
+    print(f"written: {out.relative_to(REPO)}")
 
 
-# --- main -------------------------------------------------------------------------------------
 def run(arguments: argparse.Namespace) -> None:
-    var_dir = Path(tempfile.mkdtemp(prefix="omnify-bench-"))
-    server: DevServer | None = None
-    web: subprocess.Popen | None = None
     rest: RestStarter | None = None
-    try:
-        log(f"starting the Temporal dev server (in memory); scratch dir {var_dir}")
-        with open(var_dir / "temporal.log", "wb") as temporal_log:
-            server = DevServer(log=temporal_log).start()
-        task_queue = f"bench-{secrets.token_hex(4)}"
-        env = app_environment(var_dir, server.address, task_queue)
-
-        log("preparing a fresh SQLite database: migrate, seed_demo")
-        manage(env, "migrate", "--noinput", "-v", "0")
-        seed_output = manage(env, "seed_demo")
-        organization_id, client_id = demo_ids(seed_output, var_dir / "omnify.sqlite3")
-
-        port = free_port(HOST)
-        log(f"starting the web app: uvicorn on {HOST}:{port}")
-        with open(var_dir / "uvicorn.log", "wb") as web_log:
-            web = start_web(env, port, web_log)
-        wait_for_port(web, port)
-
-        rest = RestStarter(f"http://{HOST}:{port}", client_id)
-        sdk = SdkStarter(server.address, task_queue, organization_id, client_id)
-        samples = measure(
-            {"REST": rest.start, "raw SDK": sdk.start}, arguments.requests, arguments.warmup
-        )
-        report(samples, task_queue)
-    except BaseException:
-        output = tail(var_dir / "uvicorn.log") if web is not None else ""
-        if output:
-            log(f"uvicorn output (last lines):\n{output}")
-        raise
-    finally:
-        if rest is not None:
-            rest.close()
-        stop_process(web)
-        if server is not None:
-            server.stop()
-        shutil.rmtree(var_dir, ignore_errors=True)
+    with Stack(f"bench-{secrets.token_hex(4)}", arguments.database_url) as stack:
+        try:
+            rest = RestStarter(stack.base_url, stack.client_id)
+            sdk = SdkStarter(
+                stack.server.address, stack.task_queue, stack.organization_id, stack.client_id
+            )
+            samples = measure(
+                {"REST": rest.start, "raw SDK": sdk.start}, arguments.requests, arguments.warmup
+            )
+            report(samples, stack)
+        finally:
+            if rest is not None:
+                rest.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="measured starts of each kind")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured starts of each kind")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="serve as `make serve` does (production settings, gunicorn) on this PostgreSQL "
+        "database instead of `make run`'s server on a fresh SQLite file",
+    )
     arguments = parser.parse_args()
     if arguments.requests < 1 or arguments.warmup < 0:
         parser.error("--requests must be at least 1 and --warmup at least 0")

@@ -4,9 +4,11 @@ same Temporal server and worker, in the same run. `make bench-throughput`, or:
     .venv/bin/python tests/bench/bench_throughput.py [--starts 500] [--concurrency 32]
         [--e2e 20] [--workflows 200]
 
-Starts everything it needs in a throw-away folder: an in-memory Temporal dev server, a fresh
-SQLite database (migrate + seed_demo), the web app under uvicorn (DEBUG off) and the
-console's worker (`manage.py run_temporal_worker`), both in their own processes. Then:
+Starts everything it needs in a throw-away folder (tests/bench/harness.py): an in-memory
+Temporal dev server, a fresh SQLite database (migrate + seed_demo), the web app as `make run`
+starts it (uvicorn, DEBUG off) and the console's worker (`manage.py run_temporal_worker`), in
+their own processes; with `--database-url` (`make bench-serve`), that PostgreSQL database
+under `make serve`'s server (gunicorn, production settings). Then:
 
   P2  start throughput: `--starts` platform-sync starts at `--concurrency` at a time, through
       REST (POST /api/temporal/workflows/platform-sync) and through the SDK's
@@ -32,12 +34,10 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -49,26 +49,19 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from bench_start_latency import (  # noqa: E402
-    HOST,
+from harness import (  # noqa: E402
     ORGANIZATION,
     PASSWORD,
     USERNAME,
-    app_environment,
-    demo_ids,
+    Stack,
     log,
-    manage,
     p90,
-    start_web,
     stop_process,
     tail,
-    wait_for_port,
 )
 from no_database_workflow import NoDatabaseWorkflow, bench_noop  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
-
-from orchestration.temporal.devserver import DevServer, free_port  # noqa: E402
 
 TARGETS = {"P2": 0.8, "P3": 1.3, "P5": 0.7}
 WORKER_SLOTS = 10  # run_temporal_worker's default --max-concurrent-activities
@@ -309,10 +302,13 @@ def _converter():
     return data_converter()
 
 
-def report(results: dict, arguments) -> None:
+def report(results: dict, arguments, stack: Stack) -> None:
     p2, p3, p5 = results["P2"], results["P3"], results["P5"]
     print()
-    print(f"Console against the raw SDK, same server and worker ({os.cpu_count()} CPUs)")
+    print(
+        f"Console against the raw SDK, same server and worker ({stack.label}; "
+        f"{os.cpu_count()} CPUs)"
+    )
     print(f"{'measure':44} {'console':>12} {'raw SDK':>12} {'ratio':>7} {'target':>8}")
     rows = [
         (
@@ -348,60 +344,47 @@ def report(results: dict, arguments) -> None:
         shown = f"{ratio:.2f}" if ratio is not None else ""
         print(f"{name:44} {console:>12} {raw:>12} {shown:>7} {target:>8}")
     print(f"REST start errors: {p2['rest_errors']}, SDK start errors: {p2['sdk_errors']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"arguments": vars(arguments), **results}, indent=2))
-    print(f"written: {RESULTS.relative_to(REPO)}")
+    out = RESULTS.with_stem("throughput-serve-postgres") if stack.database_url else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = {"arguments": vars(arguments), "stack": stack.label, **results}
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"written: {out.relative_to(REPO)}")
 
 
 def run(arguments) -> None:
-    var_dir = Path(tempfile.mkdtemp(prefix="omnify-bench-"))
-    server = web = worker = None
-    try:
-        log(f"starting the Temporal dev server (in memory); scratch dir {var_dir}")
-        with open(var_dir / "temporal.log", "wb") as temporal_log:
-            server = DevServer(log=temporal_log).start()
-        task_queue = f"bench-{secrets.token_hex(4)}"
-        env = app_environment(var_dir, server.address, task_queue)
-        log("preparing a fresh SQLite database: migrate, seed_demo")
-        manage(env, "migrate", "--noinput", "-v", "0")
-        organization_id, client_id = demo_ids(manage(env, "seed_demo"), var_dir / "omnify.sqlite3")
-        port = free_port(HOST)
-        log(f"starting the web app on {HOST}:{port} and the worker")
-        with open(var_dir / "uvicorn.log", "wb") as web_log:
-            web = start_web(env, port, web_log)
-        with open(var_dir / "worker.log", "wb") as worker_log:
-            worker = subprocess.Popen(
-                [sys.executable, "manage.py", "run_temporal_worker", "--reconcile-interval", "0"],
-                cwd=REPO,
-                env=env,
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
+    worker = None
+    with Stack(f"bench-{secrets.token_hex(4)}", arguments.database_url) as stack:
+        try:
+            log("starting the worker")
+            with open(stack.var_dir / "worker.log", "wb") as worker_log:
+                worker = subprocess.Popen(
+                    [
+                        *(sys.executable, "manage.py", "run_temporal_worker"),
+                        *("--reconcile-interval", "0"),
+                    ],
+                    cwd=REPO,
+                    env=stack.env,
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
+                )
+            results = asyncio.run(
+                measure(
+                    arguments,
+                    django_runs(stack.env),
+                    stack.server.address,
+                    stack.task_queue,
+                    stack.organization_id,
+                    stack.client_id,
+                    stack.base_url,
+                )
             )
-        wait_for_port(web, port)
-        make_run = django_runs(env)
-        results = asyncio.run(
-            measure(
-                arguments,
-                make_run,
-                server.address,
-                task_queue,
-                organization_id,
-                client_id,
-                f"http://{HOST}:{port}",
-            )
-        )
-        report(results, arguments)
-    except BaseException:
-        for name in ("uvicorn.log", "worker.log"):
-            if output := tail(var_dir / name):
-                log(f"{name} (last lines):\n{output}")
-        raise
-    finally:
-        stop_process(web)
-        stop_process(worker)
-        if server is not None:
-            server.stop()
-        shutil.rmtree(var_dir, ignore_errors=True)
+            report(results, arguments, stack)
+        except BaseException:
+            if output := tail(stack.var_dir / "worker.log"):
+                log(f"worker.log (last lines):\n{output}")
+            raise
+        finally:
+            stop_process(worker)
 
 
 def main() -> None:
@@ -410,6 +393,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--e2e", type=int, default=20)
     parser.add_argument("--workflows", type=int, default=200)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="serve as `make serve` does (production settings, gunicorn) on this PostgreSQL "
+        "database instead of `make run`'s server on a fresh SQLite file",
+    )
     arguments = parser.parse_args()
     if min(arguments.starts, arguments.concurrency, arguments.e2e, arguments.workflows) < 1:
         parser.error("every count must be at least 1")
