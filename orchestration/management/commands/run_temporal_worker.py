@@ -14,6 +14,7 @@ from orchestration.temporal.worker import (
     build_training_worker,
     build_worker,
     shutdown_activity_executor,
+    workflow_bytecode_ensure,
 )
 
 logger = logging.getLogger("orchestration.worker")
@@ -78,6 +79,7 @@ class Command(BaseCommand):
             raise CommandError("--reconcile-interval can't be negative.")
         self.metrics_port = metrics_port
         self.reconcile_interval = reconcile_interval
+        workflow_bytecode_ensure()
         asyncio.run(self._run(task_queue, max_concurrent_activities, shutdown_grace))
 
     def _runtime(self) -> Runtime | None:
