@@ -1,5 +1,6 @@
 """The run list and the run page: scoped to the user's organizations, following open runs live
-(htmx polls small fragments), with the same confirmed actions in bulk and on the run page."""
+(the list polls a small fragment, a run page follows a server-sent-events stream), with the
+same confirmed actions in bulk and on the run page."""
 
 import json
 import time
