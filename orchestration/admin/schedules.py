@@ -269,9 +269,6 @@ class WorkflowScheduleAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     def delete_model(self, request, obj):
         workflow_schedule_delete(user=request.user, schedule=obj)
 
-    def delete_queryset(self, request, queryset):
-        self._each(request, queryset, "deleted", workflow_schedule_delete, quiet=True)
-
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)
@@ -283,7 +280,7 @@ class WorkflowScheduleAdmin(OrganizationScopedMixin, admin.ModelAdmin):
 
     # --- actions, each through the service ----------------------------------------------------
 
-    def _each(self, request, queryset, done: str, service, *, quiet: bool = False, **kwargs):
+    def _each(self, request, queryset, done: str, service, **kwargs):
         succeeded, failed = 0, []
         for schedule in queryset:
             try:
@@ -293,7 +290,7 @@ class WorkflowScheduleAdmin(OrganizationScopedMixin, admin.ModelAdmin):
                 failed.append(f"{schedule}: your role doesn't allow it")
             except TemporalUnavailable:
                 failed.append(f"{schedule}: Temporal is unavailable")
-        if succeeded and not quiet:
+        if succeeded:
             self.message_user(request, f"{succeeded} schedule(s) {done}.", messages.SUCCESS)
         if failed:
             self.message_user(request, "Not done: " + "; ".join(failed), messages.ERROR)
@@ -312,5 +309,9 @@ class WorkflowScheduleAdmin(OrganizationScopedMixin, admin.ModelAdmin):
 
     @admin.action(description="Delete the selected schedules", permissions=["schedule"])
     def delete_schedules(self, request, queryset):
-        # Django's confirmation page; once confirmed it calls delete_queryset (the service).
+        # Django's confirmation page; once confirmed, each schedule through the service, and
+        # a message that counts what was deleted (Django's would count what was selected).
+        if request.POST.get("post"):
+            self._each(request, queryset, "deleted", workflow_schedule_delete)
+            return None
         return delete_selected(self, request, queryset)

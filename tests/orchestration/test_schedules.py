@@ -360,7 +360,7 @@ def test_sync_schedules_recreates_repairs_and_reports(live, api):
 
 # --- the admin -----------------------------------------------------------------------------------
 @pytest.mark.temporal
-def test_the_admin_adds_pauses_and_deletes_through_the_service(live, client, users):
+def test_the_admin_adds_pauses_and_deletes_through_the_service(live, client, users, settings):
     client.force_login(users["acme-manager"])
     add = reverse("admin:orchestration_workflowschedule_add")
     form = {
@@ -401,10 +401,19 @@ def test_the_admin_adds_pauses_and_deletes_through_the_service(live, client, use
     assert client.get(change).status_code == 302  # "doesn't exist", as for any other
 
     client.force_login(users["acme-manager"])
-    deleted = client.post(
-        changelist,
-        {"action": "delete_schedules", "_selected_action": [schedule.pk], "post": "yes"},
-    )
-    assert deleted.status_code == 302
+    confirmed = {"action": "delete_schedules", "_selected_action": [schedule.pk], "post": "yes"}
+    address = settings.TEMPORAL_ADDRESS
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"  # nothing listens there
+    try:
+        refused = client.post(changelist, confirmed, follow=True)
+    finally:
+        settings.TEMPORAL_ADDRESS = address
+    said = [str(message) for message in refused.context["messages"]]
+    assert said[-1] == f"Not done: {schedule}: Temporal is unavailable", said
+    assert not any("deleted." in message for message in said), said  # nothing claimed
+    assert WorkflowSchedule.objects.filter(pk=schedule.pk).exists()
+
+    deleted = client.post(changelist, confirmed, follow=True)
+    assert [str(message) for message in deleted.context["messages"]] == ["1 schedule(s) deleted."]
     assert not WorkflowSchedule.objects.exists()
     assert f"{SCHEDULE_ID_PREFIX}{schedule.pk}" not in temporal_schedule_ids()
