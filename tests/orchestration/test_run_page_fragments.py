@@ -138,3 +138,22 @@ def test_a_refused_request_is_logged_as_one_info_line():
     assert ExpectedRefusalFilter().filter(record)
     assert record.levelname == "INFO" and record.exc_info is None
     assert logging.Formatter().format(record) == "Forbidden: /x"
+
+
+def test_the_run_lists_starter_filters_name_no_operator_to_tenants(
+    client, users, orgs, django_user_model
+):
+    root = django_user_model.objects.create_superuser("root-operator", password="x")
+    make_run(orgs["acme"], status="COMPLETED", started_by=root)  # its row names root, as it is
+
+    def starter_filter(page: str) -> str:
+        sidebar = page[page.index('id="changelist-filter"') :]
+        return sidebar[: sidebar.index("</nav>")]
+
+    client.force_login(users["acme-manager"])
+    offered = starter_filter(client.get(RUNS).content.decode())
+    assert f"started_by__id__exact={users['acme-operator'].pk}" in offered  # a member of acme
+    assert "root-operator" not in offered  # not an operator's account
+    assert "globex-manager" not in offered  # nor another tenant's member
+    client.force_login(root)
+    assert "root-operator" in starter_filter(client.get(RUNS).content.decode())
