@@ -12,6 +12,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from knox.auth import TokenAuthentication
 from knox.settings import knox_settings
+from knox.signals import token_expired
 
 from orchestration.services.audit import AuditAction, audit_event_record
 
@@ -26,7 +27,9 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     def _cleanup_token(self, auth_token: ApiToken) -> bool:
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            username = auth_token.user.get_username()
             auth_token.delete()
+            token_expired.send(sender=self.__class__, username=username, source="auth_token")
             return True
         return False
 

@@ -11,7 +11,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "uvicorn_worker.UvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Also how long a stopping worker waits for open run pages' streams (admin/run_feed.py), which
-# never end by themselves; the browsers reconnect to another worker.
+# last up to 10 minutes; the browsers reconnect to another worker.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 # The uvicorn workers trust X-Forwarded-For from no one: the console reads it itself, from
 # as many proxies as OMNIFY_TRUSTED_PROXIES says (orchestration.context.client_address).

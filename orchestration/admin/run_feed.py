@@ -28,6 +28,7 @@ from orchestration.selectors.run_cockpit import RunCockpit, live_version, run_co
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+IDLE_TICKS = 5  # a reader nobody asked for this many ticks stops
 TICK_TEMPLATE = "admin/orchestration/workflowrun/run_live_tick.html"
 
 
@@ -66,25 +67,33 @@ def read_snapshot(pk: uuid.UUID) -> Snapshot | None:
 
 class RunFeed:
     """The reader of one run for the pages following it on this event loop: reads it every
-    `TICK_SECONDS` while anyone follows, and stops after publishing a terminal state."""
+    `TICK_SECONDS` while a page asks for it, and stops after publishing a terminal state.
+
+    A page's stream may end without closing its follower (a client gone while it was being
+    written to: Django leaves the generators to the garbage collector), so the reader doesn't
+    count followers: it stops once none has asked for a snapshot for `IDLE_TICKS` ticks."""
 
     def __init__(self, pk: uuid.UUID) -> None:
         self.pk = pk
-        self.followers = 0
         self.snapshot: Snapshot | None = None
         self.finished = False
+        loop = asyncio.get_running_loop()
+        self.wanted_at = loop.time()
         self._published = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._read())
+        self._task = loop.create_task(self._read())
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self.followers > 0:
+            while loop.time() - self.wanted_at < IDLE_TICKS * TICK_SECONDS:
                 try:
                     snapshot = await sync_to_async(read_snapshot, thread_sensitive=False)(self.pk)
                 except DatabaseError as error:
                     # A busy or absent database: the pages keep what they show; try again.
                     logger.warning("run feed: the run could not be read: %s", error)
+                except Exception:
+                    # A bug must not end every page's feed of this run in silence.
+                    logger.exception("run feed: reading run %s failed", self.pk)
                 else:
                     self.snapshot = snapshot
                     if snapshot is None or snapshot.terminal:
@@ -103,23 +112,21 @@ class RunFeed:
 
     async def follow(self) -> AsyncIterator[Snapshot]:
         """Each newer snapshot (a follower busy meanwhile gets the latest), until the run is
-        terminal (that snapshot last) or gone."""
-        self.followers += 1
-        try:
-            seen = None
-            while True:
-                published = self._published
-                if self.snapshot is not None and self.snapshot is not seen:
-                    seen = self.snapshot
-                    yield seen
-                    if seen.terminal:
-                        return
-                    continue
-                if self.finished:
+        terminal (that snapshot last) or gone, or the reader stopped."""
+        loop = asyncio.get_running_loop()
+        seen = None
+        while True:
+            self.wanted_at = loop.time()
+            published = self._published
+            if self.snapshot is not None and self.snapshot is not seen:
+                seen = self.snapshot
+                yield seen
+                if seen.terminal:
                     return
-                await published.wait()
-        finally:
-            self.followers -= 1
+                continue
+            if self.finished:
+                return
+            await published.wait()
 
 
 def server_sent_event(name: str, data: str) -> str:

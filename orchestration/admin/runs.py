@@ -2,17 +2,20 @@
 (the list polls a small fragment, a run page follows a server-sent-events stream), with the
 same confirmed actions in bulk and on the run page."""
 
+import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from importlib import import_module
 
 from asgiref.sync import sync_to_async
-from django.contrib import admin, messages
+from django.conf import settings
+from django.contrib import admin, auth, messages
 from django.contrib.admin import helpers
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.http import (
     Http404,
     HttpRequest,
@@ -33,7 +36,7 @@ from accounts.permissions import organizations_for
 from accounts.roles import VIEW_RUNS
 from orchestration import authorization
 from orchestration.api.serializers import WorkflowRunSerializer
-from orchestration.exceptions import TemporalUnavailable
+from orchestration.exceptions import DATABASE_ERRORS, TemporalUnavailable
 from orchestration.models import WorkflowRun
 from orchestration.selectors.overview import WINDOWS
 from orchestration.selectors.run_cockpit import (
@@ -58,6 +61,9 @@ from .run_actions import ACTION_ERRORS, RUN_ACTIONS, RunAction, actions_for
 from .run_feed import Snapshot, run_feed, server_sent_event
 from .start_forms import start_form_class
 
+logger = logging.getLogger(__name__)
+SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+
 # htmx stops polling when a fragment answers 286.
 STOP_POLLING = 286
 LIVE_TEMPLATE = "admin/orchestration/workflowrun/run_live.html"
@@ -66,6 +72,22 @@ STREAM_MAX_SECONDS = 600
 # The run list follows at most one page of open runs.
 MAX_LIVE_RUNS = 200
 RAW_EVENTS_PAGE_SIZE = 50
+
+
+def _for_stream(fn):
+    """`fn` as a stream calls it: in a thread, its database connection handed back after it.
+    A stream outlives its request by up to `STREAM_MAX_SECONDS` (Django hands the request's
+    connections back when the response ends); with PostgreSQL's pool, a connection held per
+    open page would empty it."""
+
+    def call(*args):
+        try:
+            return fn(*args)
+        finally:
+            if not connection.in_atomic_block:  # never in the middle of a transaction
+                close_old_connections()
+
+    return sync_to_async(call)
 
 
 def _json(value) -> str:
@@ -557,15 +579,13 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         return run
 
     def _still_following(self, request, object_id) -> bool:
-        """Whether the stream's viewer still has a session, an account and the run: roles
-        change, sessions end. Takes a fresh user object (what a user holds is kept on it),
-        which the page's next region is rendered for."""
-        key = request.session.session_key
-        if key is None or not request.session.exists(key):
-            return False
-        request.user = get_user_model().objects.filter(pk=request.user.pk).first()
-        if request.user is None:
-            return False
+        """Whether the stream's viewer is still signed in and may still see the run: sessions
+        end (logout, expiry, a password change) and roles change. The session is read afresh
+        and the user as the next request would read it (`auth.get_user`: the session's user
+        and its password hash), so the page's next region is rendered for what they hold now
+        (what a user holds is kept on the user object)."""
+        request.session = SessionStore(request.session.session_key)
+        request.user = auth.get_user(request)
         try:
             self._followed_run(request, object_id)
         except (PermissionDenied, Http404):
@@ -574,39 +594,43 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     def _region_html(self, request, snapshot: Snapshot) -> str:
         context = self._live_context(request, snapshot.run, snapshot.cockpit)
-        html = render_to_string(LIVE_TEMPLATE, context, request=request).strip()
-        close_old_connections()  # a worker thread, outside the request's own
-        return html
+        return render_to_string(LIVE_TEMPLATE, context, request=request).strip()
 
     async def stream_view(self, request, object_id) -> StreamingHttpResponse:
         """The run page's live feed (`run_feed`), as server-sent events: `tick` (the progress
         and running durations, swapped out of band) while the run's version is the one the
         page shows (`?v=`), `region` (the whole live region, for this viewer) when it changed,
-        and, once the run is terminal, its last region and `end`. The viewer's session and
-        permission are checked again every `STREAM_RECHECK_SECONDS`; a stream ends after
-        `STREAM_MAX_SECONDS` and the browser opens the next one."""
-        await sync_to_async(self._followed_run)(request, object_id)
+        and `end` once the run is terminal (after its last region), gone, or no longer the
+        viewer's to see (checked again every `STREAM_RECHECK_SECONDS`): the page then stops.
+        A stream also ends after `STREAM_MAX_SECONDS` (the browser opens the next one) and on
+        a database error (the browser tries again)."""
+        await _for_stream(self._followed_run)(request, object_id)
 
         async def events() -> AsyncIterator[str]:
             version = request.GET.get("v", "")
             opened = checked = time.monotonic()
             yield "retry: 1000\n\n"  # the browser's reconnection delay
-            async for snapshot in run_feed(object_id).follow():
-                if time.monotonic() - checked > STREAM_RECHECK_SECONDS:
-                    if not await sync_to_async(self._still_following)(request, object_id):
-                        return
-                    checked = time.monotonic()
-                if snapshot.version == version and not snapshot.terminal:
-                    yield server_sent_event("tick", snapshot.tick_html)
-                else:
-                    html = await sync_to_async(self._region_html)(request, snapshot)
-                    version = snapshot.version
-                    yield server_sent_event("region", html)
-                if snapshot.terminal:
-                    yield server_sent_event("end", "")
-                    return
-                if time.monotonic() - opened > STREAM_MAX_SECONDS:
-                    return
+            try:
+                async with contextlib.aclosing(run_feed(object_id).follow()) as snapshots:
+                    async for snapshot in snapshots:
+                        if time.monotonic() - checked > STREAM_RECHECK_SECONDS:
+                            if not await _for_stream(self._still_following)(request, object_id):
+                                break
+                            checked = time.monotonic()
+                        if snapshot.version == version and not snapshot.terminal:
+                            yield server_sent_event("tick", snapshot.tick_html)
+                        else:
+                            html = await _for_stream(self._region_html)(request, snapshot)
+                            version = snapshot.version
+                            yield server_sent_event("region", html)
+                        if snapshot.terminal:
+                            break
+                        if time.monotonic() - opened > STREAM_MAX_SECONDS:
+                            return
+            except DATABASE_ERRORS as error:
+                logger.warning("run stream ended by a database error: %s", error)
+                return
+            yield server_sent_event("end", "")
 
         return StreamingHttpResponse(
             events(),

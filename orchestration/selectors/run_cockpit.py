@@ -87,9 +87,8 @@ def _shared(key: str, ttl: float, fetch: Callable[[], Any]) -> Any:
 
 def visible_run(*, user, pk) -> WorkflowRun | None:
     """The run `pk` if `user` may see runs of its organization, else None: the same answer as
-    looking it up in `workflow_run_list(user=user)`, in one query, for the run page's poller.
-    Guardian's queryset of the user's organizations costs more to build in Python than the
-    rest of a tick."""
+    looking it up in `workflow_run_list(user=user)`, in one query, for the run page's stream
+    (when it opens and when it checks its viewer again)."""
     runs = (
         WorkflowRun.objects.select_related("organization", "started_by", "cancel_requested_by")
         .filter(holds_on_organization(user, VIEW_RUNS), pk=pk)

@@ -72,6 +72,9 @@ def bridge(monkeypatch, transactional_db):
     # Each answer is cached for a second, and the feed reads once a second: both faster here.
     monkeypatch.setattr(run_cockpit, "PENDING_TTL_SECONDS", 0.001)
     monkeypatch.setattr(run_feed, "TICK_SECONDS", 0.05)
+    # The version's time bucket (records and audit events refreshed every 15 s) must not roll
+    # over in the middle of a test and send a region where it counts ticks.
+    monkeypatch.setattr(run_cockpit, "FULL_REFRESH_SECONDS", 3600)
     return fake
 
 
@@ -185,7 +188,25 @@ def test_a_viewer_whose_role_is_removed_stops_being_fed(client, users, orgs, bri
             membership_remove(membership=Membership.objects.get(user=viewer))
 
     status, events = stream_events(client, stream_of(client, run), between=revoke, timeout=10)
-    assert status == 200 and kinds(events) == ["tick", "tick"]  # then the stream ended
+    # Then the stream ends, and tells the page to stop (no reconnecting to a 404 forever).
+    assert status == 200 and kinds(events) == ["tick", "tick", "end"]
+
+
+def test_a_viewer_who_logged_out_stops_being_fed(client, users, orgs, bridge, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    monkeypatch.setattr(runs, "STREAM_RECHECK_SECONDS", 0)
+    run = running_run(orgs["acme"])
+    client.force_login(users["acme-viewer"])
+
+    def log_out_elsewhere(events):
+        if len(events) == 2:
+            Session.objects.all().delete()  # what logging out (or expiring) does to it
+
+    status, events = stream_events(
+        client, stream_of(client, run), between=log_out_elsewhere, timeout=10
+    )
+    assert status == 200 and kinds(events) == ["tick", "tick", "end"]
 
 
 def test_the_pages_of_a_run_share_one_reader(client, users, orgs, bridge, monkeypatch):
@@ -198,11 +219,19 @@ def test_the_pages_of_a_run_share_one_reader(client, users, orgs, bridge, monkey
 
     async def two_pages():
         follow = [follow_stream(client, url, stop=lambda e: len(e) == 10) for _ in range(2)]
-        return await asyncio.gather(*follow)
+        pages = await asyncio.gather(*follow)
+        # Both pages gone, their streams abandoned mid-way: the reader stops on its own.
+        key = (asyncio.get_running_loop(), run.pk)
+        feed = run_feed._FEEDS[key]
+        await asyncio.sleep((run_feed.IDLE_TICKS + 2) * run_feed.TICK_SECONDS)
+        assert feed.finished and key not in run_feed._FEEDS
+        return pages
 
     pages = asyncio.run(two_pages())
     assert [kinds(events).count("tick") for _, events in pages] == [10, 10]
-    assert len(reads) < 15  # one reader for both pages, not one read per page and tick
+    # One reader for both pages (10 ticks, then a few more until it notices nobody asks), not
+    # one read per page and tick (20 and more).
+    assert len(reads) < 20, len(reads)
 
 
 def test_a_tick_reads_the_run_in_one_query(users, orgs, bridge):

@@ -63,7 +63,7 @@ def web_command(web_server: str, host: str, port: int) -> list[str]:
         # The console reads X-Forwarded-For itself, as OMNIFY_TRUSTED_PROXIES says; uvicorn
         # would otherwise take it as the peer's address from any local process.
         "--no-proxy-headers",
-        # Open run pages hold a stream each (admin/run_feed.py) that never ends by itself:
+        # Open run pages hold a stream each (admin/run_feed.py) for up to 10 minutes:
         # without a bound uvicorn would wait for them until the supervisor kills it.
         *("--timeout-graceful-shutdown", "5"),
     ]
