@@ -168,6 +168,8 @@ class Stack:
             )
             log(f"preparing the database ({self.label}): migrate, seed_demo")
             manage(self.env, "migrate", "--noinput", "-v", "0")
+            if self.database_url:  # as `make serve` does: production settings need the manifest
+                manage(self.env, "collectstatic", "--noinput", "-v", "0")
             self.organization_id, self.client_id = demo_ids(self.env, manage(self.env, "seed_demo"))
             port = free_port(HOST)
             log(f"starting the web app on {HOST}:{port} ({self.label})")
