@@ -33,23 +33,6 @@ def organizations_holding_any(user: User, codenames: set[str]) -> QuerySet[Organ
     return Organization.objects.filter(pk__in=[pk for pk in held if held[pk] & codenames])
 
 
-def holds_on_organization(user: User, codename: str) -> Q:
-    """A filter on a model's `organization_id`: the organizations where `user` holds
-    `codename`, the same set as `organizations_for`, read from the direct-foreign-key
-    permission tables in one subquery each: for a lookup of one row and its permission in one
-    query (`visible_run`)."""
-    if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    if user.is_superuser:
-        return Q()
-    held = {"permission__codename": codename, "permission__content_type__app_label": "accounts"}
-    by_groups = OrganizationGroupObjectPermission.objects.filter(group__user=user, **held)
-    by_user = OrganizationUserObjectPermission.objects.filter(user=user, **held)
-    return Q(organization_id__in=by_groups.values("content_object_id")) | Q(
-        organization_id__in=by_user.values("content_object_id")
-    )
-
-
 def organization_permissions(user: User) -> dict[int, frozenset[str]]:
     """What `user` holds where: {organization id: codenames}, from both of guardian's
     organization permission tables in one query.

@@ -20,8 +20,7 @@ from django.core.cache import caches
 from django.utils import timezone
 from django.utils.connection import ConnectionProxy
 
-from accounts.permissions import holds_on_organization
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowRun
 from orchestration.services.policies import workflow_policy
@@ -87,14 +86,15 @@ def _shared(key: str, ttl: float, fetch: Callable[[], Any]) -> Any:
 
 def visible_run(*, user, pk) -> WorkflowRun | None:
     """The run `pk` if `user` may see runs of its organization, else None: the same answer as
-    looking it up in `workflow_run_list(user=user)`, in one query, for the run page's stream
-    (when it opens and when it checks its viewer again)."""
-    runs = (
+    looking it up in `workflow_run_list(user=user)`, for the run page's stream (when it opens
+    and when it checks its viewer again): the run by its key, and the permission from what
+    the user holds where (`authorization.may_view`)."""
+    run = (
         WorkflowRun.objects.select_related("organization", "started_by", "cancel_requested_by")
-        .filter(holds_on_organization(user, VIEW_RUNS), pk=pk)
-        .order_by()
+        .filter(pk=pk)
+        .first()
     )
-    return next(iter(runs[:1]), None)
+    return run if run is not None and authorization.may_view(user, run) else None
 
 
 def _fingerprint(run: WorkflowRun) -> str:
