@@ -28,6 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 DEFAULT_DB = REPO / "var" / "bench" / "lists.sqlite3"
 API_TARGET_MS = 50
 ADMIN_TARGET_MS = 150
@@ -82,37 +83,25 @@ class HttpClient:
 
 
 class Server:
-    """uvicorn on omnify.asgi in its own process, on the bench database (DEBUG off)."""
+    """The web app as `make run` starts it (tests/bench/harness.py), in its own process, on the
+    bench database (DEBUG off)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        import urllib.request
+        # Imported here: the harness loads the console's modules, which must see this
+        # script's settings first.
+        from harness import HOST, start_web, wait_for_port
 
-        from orchestration.management.commands.run_console import web_command
         from orchestration.temporal.devserver import free_port
 
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            web_command("uvicorn", "127.0.0.1", port),
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=2)
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    raise RuntimeError("The web server did not start") from None
-                time.sleep(0.2)
+        port = free_port(HOST)
+        self.url = f"http://{HOST}:{port}"
+        self.process = start_web(env, port, subprocess.DEVNULL, serve=False)
+        wait_for_port(self.process, port)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        from harness import stop_process
+
+        stop_process(self.process)
 
 
 def measure(client, url: str, count: int) -> dict:
