@@ -106,6 +106,11 @@ def test_a_run_whose_worker_dies_mid_run_finishes_on_a_new_worker(
         second = start_worker(live.address, task_queue)
         run = wait_for_status(workflow_id, {"COMPLETED", "FAILED"}, timeout=RESUMED_WITHIN + 30)
         resumed_after = time.monotonic() - killed_at
+        if run.status == "COMPLETED":
+            # The console and Temporal agree; asked while the worker still lives: the workflow
+            # reports its outcome just before its last task completes, and a worker killed in
+            # between leaves Temporal RUNNING (this failed once in CI).
+            temporal_says(workflow_id, "COMPLETED")
     finally:
         for lock in locks:
             lock.release()
@@ -115,7 +120,6 @@ def test_a_run_whose_worker_dies_mid_run_finishes_on_a_new_worker(
 
     assert run.status == "COMPLETED", run.error
     assert resumed_after < RESUMED_WITHIN
-    temporal_says(workflow_id, "COMPLETED")  # the console and Temporal agree
     check_effects(run, demo_client)
 
 
