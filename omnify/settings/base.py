@@ -210,6 +210,9 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "admin:login"
+# Where a login goes when its `next` is missing or unsafe (another host): the admin's home,
+# not Django's default /accounts/profile/, which is a 404 here.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # --- Client addresses, throttles, lockouts and tokens ----------------------------------------
 # How many proxies in front of the console append the client's address to X-Forwarded-For
