@@ -1,8 +1,8 @@
 """Who may do what to runs, in one place: the API's permission classes, the admin's actions
 and start pages, and the services' own guarantees all ask these functions.
 
-Which permission a workflow type needs comes from its unit (the registry); what a role holds
-comes from `accounts.roles`. Superusers hold everything (accounts.permissions).
+Which permission a workflow type needs comes from its definition (orchestration.contract);
+what a role holds comes from `accounts.roles`. Superusers hold everything (accounts.permissions).
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -17,44 +17,38 @@ from accounts.permissions import (
     organizations_holding_any,
 )
 from accounts.roles import MANAGE_RUNS, VIEW_CONFIGURATION, VIEW_RUNS
+from orchestration.contract.registry import DEFINITIONS, get_definition
 
 User = AbstractBaseUser | AnonymousUser
 
 
-def _registry():
-    # Imported when first asked: the registry imports the units, whose start serializers
-    # import this module.
-    from orchestration.workflows import registry
-
-    return registry
-
-
 def start_organizations(user: User, workflow_type: str) -> QuerySet[Organization]:
     """The organizations where `user` may start (and cancel) runs of `workflow_type`."""
-    return organizations_for(user, _registry().get_unit(workflow_type).permission)
+    return organizations_for(user, get_definition(workflow_type).permission)
 
 
 def startable_organizations(user: User) -> QuerySet[Organization]:
     """The organizations where `user` may start some workflow type."""
-    return organizations_holding_any(user, {unit.permission for unit in _registry().UNITS.values()})
+    return organizations_holding_any(
+        user, {definition.permission for definition in DEFINITIONS.values()}
+    )
 
 
 def starts_somewhere(user: User, workflow_type: str) -> bool:
-    return holds_anywhere(user, _registry().get_unit(workflow_type).permission)
+    return holds_anywhere(user, get_definition(workflow_type).permission)
 
 
 def startable_types(user: User) -> list[str]:
     """The workflow types `user` may start somewhere, in the registry's order."""
-    units = _registry().UNITS
     held = {
         permission: holds_anywhere(user, permission)
-        for permission in {unit.permission for unit in units.values()}
+        for permission in {definition.permission for definition in DEFINITIONS.values()}
     }
-    return [name for name, unit in units.items() if held[unit.permission]]
+    return [name for name, definition in DEFINITIONS.items() if held[definition.permission]]
 
 
 def may_start(user: User, organization: Organization, workflow_type: str) -> bool:
-    permission = _registry().get_unit(workflow_type).permission
+    permission = get_definition(workflow_type).permission
     return has_organization_permission(user, organization, permission)
 
 

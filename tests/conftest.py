@@ -85,7 +85,7 @@ class WorkerThread:
         from temporalio.client import Client
 
         from orchestration.temporal.converter import data_converter
-        from orchestration.temporal.worker import (
+        from orchestration.worker.build import (
             build_training_worker,
             build_worker,
             shutdown_activity_executor,

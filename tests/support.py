@@ -126,7 +126,7 @@ def start_worker(address: str, task_queue: str, reconcile_interval: float = 0) -
 
 def reconcile_schedule_delete(task_queue: str) -> None:
     from orchestration.temporal.bridge import get_bridge
-    from orchestration.temporal.schedules import reconcile_schedule_id
+    from orchestration.worker.reconcile_schedule import reconcile_schedule_id
 
     async def delete(client) -> None:
         await client.get_schedule_handle(reconcile_schedule_id(task_queue)).delete()

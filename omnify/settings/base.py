@@ -300,7 +300,7 @@ SPECTACULAR_SETTINGS = {
         "orchestration.api.schema.strip_optional_trailing_slashes",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "PlatformEnum": "orchestration.temporal.shared.Platform.choices",
+        "PlatformEnum": "orchestration.contract.vocabulary.Platform.choices",
         "StatusEnum": "orchestration.api.serializers.RUN_STATUSES",
         "ClientStatusEnum": "orchestration.api.platform.CLIENT_STATUSES",
     },
@@ -345,7 +345,8 @@ CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
 TEMPORAL_RPC_TIMEOUT = float(os.environ.get("TEMPORAL_RPC_TIMEOUT", "4"))
 # Seconds between reconcile passes: one Temporal Schedule per task queue, not one per worker.
 TEMPORAL_RECONCILE_INTERVAL = float(os.environ.get("TEMPORAL_RECONCILE_INTERVAL", "60"))
-# Per-workflow overrides of the policy table in orchestration/temporal/shared.py, e.g.
+# Per-workflow overrides of the policy in each type's definition
+# (orchestration/workflows/<type>/definition.py), e.g.
 # {"eyes-retrain": {"execution_timeout_seconds": 7200, "maximum_attempts": 3}}.
 TEMPORAL_WORKFLOW_POLICIES: dict[str, dict] = {}
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from orchestration.contract.vocabulary import Platform
 from orchestration.models import Campaign, Client, Integration, ModelVersion, WorkflowRun
 from orchestration.platform.connectors import connector_choices
 from orchestration.platform.integration_settings import (
@@ -32,7 +33,6 @@ from orchestration.selectors.platform import (
     platform_record_list,
     with_record_count,
 )
-from orchestration.temporal.shared import Platform
 
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, scoped_values_filter
 

@@ -49,7 +49,6 @@ from orchestration.selectors.runs import (
     run_filter_choices,
     workflow_id_prefix,
     workflow_run_list,
-    workflow_run_records,
 )
 from orchestration.services.runs import workflow_run_start
 from orchestration.templatetags.console import duration
@@ -546,7 +545,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                         args=[item.record.pk],
                     ),
                 }
-                for item in workflow_run_records(run=run)
+                for item in UNITS[run.workflow_type].records(run)
             ],
             "opts": self.model._meta,
             "status_html": _status_cell(run),

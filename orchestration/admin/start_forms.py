@@ -13,7 +13,8 @@ from rest_framework.fields import empty
 
 from orchestration import authorization
 from orchestration.models import Client
-from orchestration.workflows.core import OrganizationClientField, WorkflowUnit
+from orchestration.workflows.input_schema import OrganizationClientField
+from orchestration.workflows.units import WorkflowUnit
 
 NESTED = "__"
 

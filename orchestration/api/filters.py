@@ -8,10 +8,10 @@ import django_filters
 from django import forms
 from django_filters.fields import BaseCSVField, IsoDateTimeField
 
+from orchestration.contract.registry import workflow_type_choices
 from orchestration.input_limits import MAX_SEARCH_LENGTH
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.selectors.runs import workflow_id_prefix
-from orchestration.workflows.choices import workflow_type_choices
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):

@@ -25,6 +25,7 @@ from accounts.models import Organization
 from accounts.permissions import has_organization_permission
 from accounts.roles import VIEW_RUNS
 from orchestration import authorization
+from orchestration.contract.registry import workflow_type_choices
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.input_limits import MAX_SEARCH_LENGTH
 from orchestration.models import WorkflowRun, WorkflowSchedule
@@ -42,8 +43,7 @@ from orchestration.services.schedules import (
     workflow_schedule_update,
 )
 from orchestration.temporal.cron import CronError, validate_cron
-from orchestration.workflows.choices import workflow_type_choices
-from orchestration.workflows.core import OrganizationSlugField, StrictSerializer
+from orchestration.workflows.input_schema import OrganizationSlugField, StrictSerializer
 from orchestration.workflows.registry import get_unit
 
 from . import serializers as s

@@ -89,7 +89,7 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
     """A StrictSerializer refuses fields it doesn't know: its request body says
     `additionalProperties: false`."""
 
-    target_class = "orchestration.workflows.core.StrictSerializer"
+    target_class = "orchestration.workflows.input_schema.StrictSerializer"
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orchestration.models import AuditEvent, WorkflowRun
-from orchestration.workflows.core import StrictSerializer
+from orchestration.workflows.input_schema import StrictSerializer
 from orchestration.workflows.registry import get_unit
 
 # Named in the schema's ENUM_NAME_OVERRIDES: a client's status is another `status`.

@@ -25,8 +25,8 @@ from orchestration.services.runs import (
     workflow_run_terminate,
 )
 from orchestration.temporal.bridge import get_bridge
-from orchestration.workflows.core import WorkflowUnit
 from orchestration.workflows.registry import UNITS
+from orchestration.workflows.units import WorkflowUnit
 
 from . import serializers as s
 from .filters import AuditEventFilter, WorkflowRunFilter

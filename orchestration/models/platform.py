@@ -3,7 +3,7 @@ is what makes the activities idempotent: a retried activity finds its earlier ro
 
 from django.db import models
 
-from orchestration.temporal.shared import Channel, EyesModel, Platform
+from orchestration.contract.vocabulary import Channel, EyesModel, Platform
 
 
 class Client(models.Model):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from orchestration.workflows.choices import workflow_type_choices
+from orchestration.contract.registry import workflow_type_choices
 
 
 class WorkflowRun(models.Model):

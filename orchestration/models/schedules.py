@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from orchestration.workflows.choices import workflow_type_choices
+from orchestration.contract.registry import workflow_type_choices
 
 
 class WorkflowSchedule(models.Model):

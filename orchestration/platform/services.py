@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import Organization
+from orchestration.contract.vocabulary import EyesModel, Platform
 from orchestration.models import (
     Campaign,
     CampaignMember,
@@ -20,7 +21,6 @@ from orchestration.models import (
     SyncedRecord,
     WorkflowRun,
 )
-from orchestration.temporal.shared import EyesModel, Platform
 
 from . import checkpoints, training
 from .errors import DataValidationError

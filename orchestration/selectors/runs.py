@@ -6,8 +6,6 @@ from django.db.models import Q, QuerySet
 from accounts.permissions import organizations_for
 from accounts.roles import VIEW_RUNS
 from orchestration.models import AuditEvent, WorkflowRun, WorkflowSchedule
-from orchestration.workflows.core import RunRecord
-from orchestration.workflows.registry import get_unit
 
 
 def visible_organization_ids(user) -> list[int]:
@@ -70,9 +68,3 @@ def run_filter_choices(user, field: str) -> list[tuple[object, str]]:
     if field == "actor":
         return [(name, name) for name in users.values_list("username", flat=True)]
     return [(member.pk, str(member)) for member in users]
-
-
-def workflow_run_records(*, run: WorkflowRun) -> list[RunRecord]:
-    """The platform records a run created or worked on, in one query (its unit's `records`).
-    The caller has already been allowed to see the run, and records share its organization."""
-    return get_unit(run.workflow_type).records(run)

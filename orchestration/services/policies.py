@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from orchestration.temporal.shared import WorkflowPolicy
-from orchestration.workflows import registry
+from orchestration.contract import registry
+from orchestration.contract.definition import WorkflowPolicy
 
 _WORKFLOW_FIELDS = {
     "execution_timeout_seconds",
@@ -22,7 +22,7 @@ def workflow_policy(workflow_type: str) -> WorkflowPolicy:
     `settings.TEMPORAL_WORKFLOW_POLICIES[type]` may override the workflow fields and, under
     "activities", an activity's `start_to_close_seconds` and `heartbeat_seconds`.
     """
-    policy = registry.get_unit(workflow_type).definition.policy()
+    policy = registry.get_definition(workflow_type).policy()
     overrides = dict(settings.TEMPORAL_WORKFLOW_POLICIES.get(workflow_type, {}))
     activity_overrides = overrides.pop("activities", {})
     unknown = set(overrides) - _WORKFLOW_FIELDS
@@ -40,4 +40,4 @@ def workflow_policy(workflow_type: str) -> WorkflowPolicy:
 
 
 def workflow_policies() -> dict[str, WorkflowPolicy]:
-    return {workflow_type: workflow_policy(workflow_type) for workflow_type in registry.UNITS}
+    return {workflow_type: workflow_policy(workflow_type) for workflow_type in registry.DEFINITIONS}

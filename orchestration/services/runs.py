@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from orchestration import authorization, metrics
+from orchestration.contract import registry
+from orchestration.contract.protocol import RunStatusReport
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.temporal.bridge import (
@@ -26,9 +28,7 @@ from orchestration.temporal.bridge import (
     WorkflowNotFound,
     get_bridge,
 )
-from orchestration.temporal.shared import RunStatusReport
 from orchestration.temporal.workflow_ids import workflow_id_for
-from orchestration.workflows import registry
 
 from .audit import AuditAction, audit_event_record
 from .policies import workflow_policy
@@ -171,7 +171,7 @@ def _replay(
 
 def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
     policy = workflow_policy(run.workflow_type)
-    arg = registry.get_unit(run.workflow_type).build_input(
+    arg = registry.get_definition(run.workflow_type).build_input(
         run_pk=str(run.pk), organization_id=run.organization_id, policy=policy, params=run.input
     )
     began = time.perf_counter()

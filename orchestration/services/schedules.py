@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
 from orchestration import authorization
+from orchestration.contract import registry
+from orchestration.contract.protocol import ScheduledRunStart
 from orchestration.models import WorkflowRun, WorkflowSchedule
 from orchestration.temporal import console_schedules as temporal
 from orchestration.temporal.bridge import get_bridge
@@ -41,9 +43,7 @@ from orchestration.temporal.console_schedules import (
     TemporalScheduleInfo,
 )
 from orchestration.temporal.cron import CronError, validate_cron
-from orchestration.temporal.shared import ScheduledRunStart
 from orchestration.temporal.workflow_ids import schedule_of, workflow_id_for
-from orchestration.workflows import registry
 
 from .audit import AuditAction, audit_event_record
 from .policies import workflow_policy
@@ -98,7 +98,7 @@ def schedule_intent(schedule: WorkflowSchedule, *, note: str = NOTE) -> Schedule
         ),
         task_queue=settings.TEMPORAL_TASK_QUEUE,
         execution_timeout_seconds=policy.execution_timeout_seconds,
-        input=registry.get_unit(schedule.workflow_type).build_input(
+        input=registry.get_definition(schedule.workflow_type).build_input(
             run_pk="",
             organization_id=schedule.organization_id,
             policy=policy,
@@ -174,7 +174,7 @@ def workflow_schedule_create(
 ) -> WorkflowSchedule:
     """Create a schedule and its Temporal Schedule. `params` is what the type's start
     serializer validated (less the organization), as for a start."""
-    registry.get_unit(workflow_type)
+    registry.get_definition(workflow_type)
     authorization.require_start(user, organization, workflow_type)
     cron = " ".join(cron.split())
     if errors := schedule_timing_errors(cron=cron, interval_seconds=interval_seconds):

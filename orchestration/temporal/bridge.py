@@ -30,9 +30,10 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from orchestration.contract.protocol import failure_message
+
 from .converter import data_converter
 from .history import readable_events, readable_pending_activities, run_timeline
-from .shared import failure_message
 
 T = TypeVar("T")
 

@@ -6,8 +6,9 @@ README agrees, so adding a type can't leave the docs behind."""
 from rest_framework import serializers
 
 from accounts.roles import ORGANIZATION_PERMISSIONS, ROLE_PERMISSIONS, Role
+from orchestration.workflows.input_schema import OrganizationClientField
+from orchestration.workflows.units import WorkflowUnit
 
-from .core import OrganizationClientField, WorkflowUnit
 from .registry import UNITS
 
 BEGIN = "<!-- workflow-catalog: written by `manage.py workflow_catalog --write README.md` -->"

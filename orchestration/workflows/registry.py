@@ -1,19 +1,15 @@
-"""The workflow types the console runs: one line per unit. Everything that needs to know the
-types (worker, services, API, admin, roles, schema, configuration, README tables) reads
-`UNITS`. A unit with a missing or inconsistent part stops the import here, naming the part."""
+"""The units of the registered workflow types (orchestration.contract.registry lists their
+packages, one line per type): each package's `unit.UNIT`, the Django half of the type. The
+worker, the API and the admin read `UNITS`; layers below the units read the definitions
+(orchestration.contract.registry). A unit with a missing or inconsistent part stops the
+import here, naming the part."""
+
+from importlib import import_module
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .client_offboarding.unit import UNIT as CLIENT_OFFBOARDING
-from .client_onboarding.unit import UNIT as CLIENT_ONBOARDING
-from .core import WorkflowUnit
-from .eyes_retrain.unit import UNIT as EYES_RETRAIN
-from .platform_sync.unit import UNIT as PLATFORM_SYNC
-from .retention_campaign.unit import UNIT as RETENTION_CAMPAIGN
-
-
-class UnknownWorkflowType(LookupError):
-    pass
+from orchestration.contract.registry import PACKAGES, UnknownWorkflowType
+from orchestration.workflows.units import WorkflowUnit
 
 
 def register(*units: WorkflowUnit) -> dict[str, WorkflowUnit]:
@@ -31,11 +27,7 @@ def register(*units: WorkflowUnit) -> dict[str, WorkflowUnit]:
 
 
 UNITS: dict[str, WorkflowUnit] = register(
-    CLIENT_ONBOARDING,
-    PLATFORM_SYNC,
-    EYES_RETRAIN,
-    RETENTION_CAMPAIGN,
-    CLIENT_OFFBOARDING,
+    *(import_module(f"{package}.unit").UNIT for package in PACKAGES)
 )
 
 
@@ -44,7 +36,3 @@ def get_unit(workflow_type: str) -> WorkflowUnit:
         return UNITS[workflow_type]
     except KeyError:
         raise UnknownWorkflowType(f"No workflow type {workflow_type!r}.") from None
-
-
-def workflow_type_choices() -> list[tuple[str, str]]:
-    return [(name, unit.label) for name, unit in UNITS.items()]

@@ -138,13 +138,13 @@ def django_runs(env: dict[str, str]):
 
 
 def sdk_input(workflow_type: str, run_pk: str, organization_id: int, params: dict):
-    from orchestration.workflows.registry import get_unit
+    from orchestration.contract.registry import get_definition
 
-    unit = get_unit(workflow_type)
-    return unit.build_input(
+    definition = get_definition(workflow_type)
+    return definition.build_input(
         run_pk=run_pk,
         organization_id=organization_id,
-        policy=unit.definition.policy(),
+        policy=definition.policy(),
         params=params,
     )
 

@@ -174,7 +174,7 @@ def hold_until_cancelled(started: threading.Event) -> Callable:
 
 def refuse_input(real: Callable, *args: Any) -> Any:
 
-    from orchestration.temporal.shared import VALIDATION_ERROR_TYPE
+    from orchestration.contract.protocol import VALIDATION_ERROR_TYPE
 
     raise ApplicationError(
         "injected validation failure for the recorded history",
@@ -187,7 +187,7 @@ def refuse_input(real: Callable, *args: Any) -> Any:
 def replaced(real: Callable, behaviour: Callable) -> Callable:
     """An activity under `real`'s activity name and signature that runs `behaviour(real, *args)`."""
 
-    from orchestration.workflows.core import activity_name
+    from orchestration.workflows.units import activity_name
 
     # Not `updated=("__dict__",)`: that would copy `real`'s own activity definition.
     @functools.wraps(real, updated=())
@@ -269,9 +269,9 @@ class WorkerLoop:
         self.call(self._stop(), 30)
 
     async def _start(self, scenario: Scenario) -> None:
-        from orchestration.temporal.shared import training_task_queue
-        from orchestration.temporal.worker import ACTIVITIES, TRAINING_ACTIVITIES, WORKFLOWS
-        from orchestration.workflows.core import activity_name
+        from orchestration.contract.protocol import training_task_queue
+        from orchestration.worker.build import ACTIVITIES, TRAINING_ACTIVITIES, WORKFLOWS
+        from orchestration.workflows.units import activity_name
 
         def with_replacement(activities: list[Callable]) -> list[Callable]:
             return [

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from accounts.services import membership_set_role
+from orchestration.contract.vocabulary import Channel, Platform
 from orchestration.models import (
     Campaign,
     CampaignMember,
@@ -21,7 +22,6 @@ from orchestration.models import (
     SyncedRecord,
     WorkflowRun,
 )
-from orchestration.temporal.shared import Channel, Platform
 
 _run_numbers = itertools.count()
 

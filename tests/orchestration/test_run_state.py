@@ -2,11 +2,11 @@
 
 import pytest
 
+from orchestration.contract.protocol import RunStatusReport
 from orchestration.exceptions import RunStateConflict
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.services.audit import AuditAction, audit_event_record
 from orchestration.services.runs import workflow_run_cancel, workflow_run_record_status
-from orchestration.temporal.shared import RunStatusReport
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.db import connection
 
 from orchestration.models import WorkflowRun
 from orchestration.temporal.bridge import get_bridge
-from orchestration.temporal.schedules import reconcile_schedule_ensure, reconcile_schedule_id
+from orchestration.worker.reconcile_schedule import reconcile_schedule_ensure, reconcile_schedule_id
 from tests.support import wait_for_status
 
 ROOT = Path(__file__).resolve().parents[2]

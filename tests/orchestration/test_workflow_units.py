@@ -12,12 +12,13 @@ from temporalio import workflow
 
 from accounts.roles import RUN_STANDARD_WORKFLOWS
 from orchestration.admin.start_forms import start_form_class
-from orchestration.temporal.activities import console_activity
-from orchestration.temporal.shared import Step, WorkflowDefinition, WorkflowInput
-from orchestration.workflows.base import ConsoleWorkflow
+from orchestration.contract.definition import Step, WorkflowDefinition, WorkflowInput
+from orchestration.workflows.activity import console_activity
 from orchestration.workflows.catalog import readme_with_catalog
-from orchestration.workflows.core import WorkflowStartSerializer, WorkflowUnit
+from orchestration.workflows.console_workflow import ConsoleWorkflow
+from orchestration.workflows.input_schema import WorkflowStartSerializer
 from orchestration.workflows.registry import UNITS, register
+from orchestration.workflows.units import WorkflowUnit
 
 
 # --- a small complete unit, then the same unit with one part broken at a time -------------
@@ -36,6 +37,7 @@ PING_DEFINITION = WorkflowDefinition(
     name="ping",
     label="Ping",
     description="Answers with its message.",
+    permission=RUN_STANDARD_WORKFLOWS,
     input=PingInput,
     result=PingResult,
     steps=(PING,),
@@ -76,7 +78,6 @@ def ping_unit(**changes) -> WorkflowUnit:
         "workflow": PingWorkflow,
         "activities": (ping,),
         "start_serializer": _start_serializer(message=serializers.CharField()),
-        "permission": RUN_STANDARD_WORKFLOWS,
         **changes,
     }
     return WorkflowUnit(**parts)
@@ -118,7 +119,10 @@ def test_a_complete_unit_registers():
             {"start_serializer": serializers.Serializer},
             "start_serializer: not a WorkflowStartSerializer",
         ),
-        ({"permission": "fly"}, "permission: 'fly' is not an organization permission"),
+        (
+            {"definition": dataclasses.replace(PING_DEFINITION, permission="fly")},
+            "definition: the permission 'fly' is not an organization permission",
+        ),
         (
             {"definition": dataclasses.replace(PING_DEFINITION, description="")},
             "definition: a label and a description are needed",
@@ -153,7 +157,7 @@ def test_an_activity_that_doesnt_match_its_step_fails_at_import():
 def test_every_registered_unit_is_whole(name):
     unit = UNITS[name]
     assert unit.problems() == []
-    assert unit.start_serializer.unit is unit
+    assert unit.start_serializer.definition is unit.definition
     # Its admin start page can be generated (an unknown kind of field would raise here).
     form_fields = set(start_form_class(unit).base_fields)
     assert "organization" in form_fields and len(form_fields) > 1

@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError, connections, transaction
 
 from accounts.models import Organization
-from orchestration.temporal.connections import release_connections
+from orchestration.workflows.connections import release_connections
 
 
 def write_from_another_connection(organization_id: int) -> None:

@@ -4,7 +4,7 @@
 A change to a workflow that changes the commands it issues (a step added, removed or
 reordered, a different activity or timer) would break the runs in flight when it ships; the
 replay fails here instead. Ship such a change behind `workflow.patched` (see
-orchestration/workflows/base.py) so that old histories still replay, then record the
+orchestration/workflows/console_workflow.py) so that old histories still replay, then record the
 histories again. Replay needs no Temporal server; the sandboxed runner is the worker's own.
 """
 
@@ -17,7 +17,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from orchestration.temporal.converter import data_converter
-from orchestration.temporal.worker import WORKFLOWS
+from orchestration.worker.build import WORKFLOWS
 from orchestration.workflows.client_onboarding import definition as onboarding
 from orchestration.workflows.client_onboarding.definition import (
     ClientOnboardingInput,

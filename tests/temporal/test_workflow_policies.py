@@ -45,17 +45,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from orchestration.temporal.shared import (
+from orchestration.contract.definition import WorkflowInput, WorkflowPolicy
+from orchestration.contract.protocol import (
     INTERRUPTED_ERROR_TYPE,
     REPORT_RUN_STATUS,
     VALIDATION_ERROR_TYPE,
     Progress,
     RunStatusReport,
-    WorkflowInput,
-    WorkflowPolicy,
     training_task_queue,
 )
-from orchestration.temporal.worker import WORKFLOWS
+from orchestration.worker.build import WORKFLOWS
 from orchestration.workflows.client_offboarding.definition import ClientOffboardingInput, Erasure
 from orchestration.workflows.client_onboarding.definition import ClientOnboardingInput, ClientRef
 from orchestration.workflows.eyes_retrain.definition import EyesRetrainInput, RetrainResult

@@ -9,13 +9,13 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from orchestration.temporal.converter import data_converter
-from orchestration.temporal.schedules import reconcile_schedule_ensure
-from orchestration.temporal.worker import (
+from orchestration.worker.build import (
     build_training_worker,
     build_worker,
     shutdown_activity_executor,
     workflow_bytecode_ensure,
 )
+from orchestration.worker.reconcile_schedule import reconcile_schedule_ensure
 
 logger = logging.getLogger("orchestration.worker")
 

@@ -1,4 +1,4 @@
-from orchestration.temporal.activities import console_activity
+from orchestration.workflows.activity import console_activity
 
 from . import services
 from .definition import (

@@ -3,7 +3,7 @@ synced customer records, archive its dashboard."""
 
 from dataclasses import dataclass
 
-from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.definition import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
 NAME = "client-offboarding"
 
@@ -40,6 +40,8 @@ DEFINITION = WorkflowDefinition(
     name=NAME,
     label="Client offboarding",
     description="Revoke the client's integrations, erase its records, archive its dashboard.",
+    # The organization permission (accounts.roles) that starts and cancels its runs.
+    permission="run_sensitive_workflows",
     input=ClientOffboardingInput,
     result=OffboardingResult,
     steps=(REVOKE_CLIENT_INTEGRATIONS, ERASE_CLIENT_RECORDS, ARCHIVE_CLIENT_DASHBOARD),

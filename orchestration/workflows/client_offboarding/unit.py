@@ -1,14 +1,9 @@
 from django.db.models import Q
 from rest_framework import serializers
 
-from accounts.roles import RUN_SENSITIVE_WORKFLOWS
 from orchestration.models import Client, WorkflowRun
-from orchestration.workflows.core import (
-    OrganizationClientField,
-    RunRecord,
-    WorkflowStartSerializer,
-    WorkflowUnit,
-)
+from orchestration.workflows.input_schema import OrganizationClientField, WorkflowStartSerializer
+from orchestration.workflows.units import RunRecord, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -48,6 +43,5 @@ UNIT = WorkflowUnit(
     workflow=ClientOffboardingWorkflow,
     activities=ACTIVITIES,
     start_serializer=ClientOffboardingStartSerializer,
-    permission=RUN_SENSITIVE_WORKFLOWS,
     records=records,
 )

@@ -1,5 +1,5 @@
 from orchestration.platform import services as platform
-from orchestration.temporal.activities import console_activity
+from orchestration.workflows.activity import console_activity
 
 from .definition import (
     CREATE_CLIENT_DASHBOARD,

@@ -3,7 +3,7 @@ integrations, create its dashboard."""
 
 from dataclasses import dataclass
 
-from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.definition import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
 NAME = "client-onboarding"
 
@@ -37,6 +37,8 @@ DEFINITION = WorkflowDefinition(
     name=NAME,
     label="Client onboarding",
     description="Validate the client's data, set up its integrations, create its dashboard.",
+    # The organization permission (accounts.roles) that starts and cancels its runs.
+    permission="run_standard_workflows",
     input=ClientOnboardingInput,
     result=OnboardingResult,
     steps=(VALIDATE_CLIENT_DATA, SETUP_CLIENT_INTEGRATIONS, CREATE_CLIENT_DASHBOARD),

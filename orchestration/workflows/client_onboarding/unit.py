@@ -1,14 +1,9 @@
 from rest_framework import serializers
 
-from accounts.roles import RUN_STANDARD_WORKFLOWS
+from orchestration.contract.vocabulary import Platform
 from orchestration.models import Client, WorkflowRun
-from orchestration.temporal.shared import Platform
-from orchestration.workflows.core import (
-    RunRecord,
-    StrictSerializer,
-    WorkflowStartSerializer,
-    WorkflowUnit,
-)
+from orchestration.workflows.input_schema import StrictSerializer, WorkflowStartSerializer
+from orchestration.workflows.units import RunRecord, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -46,6 +41,5 @@ UNIT = WorkflowUnit(
     workflow=ClientOnboardingWorkflow,
     activities=ACTIVITIES,
     start_serializer=ClientOnboardingStartSerializer,
-    permission=RUN_STANDARD_WORKFLOWS,
     records=records,
 )

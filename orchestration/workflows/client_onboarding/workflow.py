@@ -1,6 +1,6 @@
 from temporalio import workflow
 
-from orchestration.workflows.base import ConsoleWorkflow
+from orchestration.workflows.console_workflow import ConsoleWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from .definition import (

@@ -1,5 +1,5 @@
 from orchestration.platform import services as platform
-from orchestration.temporal.activities import console_activity, heartbeat, resume_checkpoint
+from orchestration.workflows.activity import console_activity, heartbeat, resume_checkpoint
 
 from .definition import RETRAIN_EYES_MODEL, EyesRetrainInput, RetrainResult
 

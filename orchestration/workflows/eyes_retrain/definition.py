@@ -3,7 +3,7 @@ on the training task queue and store a new version."""
 
 from dataclasses import dataclass, field
 
-from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.definition import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
 NAME = "eyes-retrain"
 
@@ -38,6 +38,8 @@ DEFINITION = WorkflowDefinition(
     name=NAME,
     label="EYES retrain",
     description="Retrain the organization's EYES clustering or churn model; store a version.",
+    # The organization permission (accounts.roles) that starts and cancels its runs.
+    permission="run_sensitive_workflows",
     input=EyesRetrainInput,
     result=RetrainResult,
     steps=(RETRAIN_EYES_MODEL,),

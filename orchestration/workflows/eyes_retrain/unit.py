@@ -1,14 +1,9 @@
 from rest_framework import serializers
 
-from accounts.roles import RUN_SENSITIVE_WORKFLOWS
+from orchestration.contract.vocabulary import EyesModel
 from orchestration.models import ModelVersion, WorkflowRun
-from orchestration.temporal.shared import EyesModel
-from orchestration.workflows.core import (
-    RunRecord,
-    StrictSerializer,
-    WorkflowStartSerializer,
-    WorkflowUnit,
-)
+from orchestration.workflows.input_schema import StrictSerializer, WorkflowStartSerializer
+from orchestration.workflows.units import RunRecord, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -46,6 +41,5 @@ UNIT = WorkflowUnit(
     workflow=EyesRetrainWorkflow,
     activities=ACTIVITIES,
     start_serializer=EyesRetrainStartSerializer,
-    permission=RUN_SENSITIVE_WORKFLOWS,
     records=records,
 )

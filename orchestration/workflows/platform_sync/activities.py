@@ -1,5 +1,5 @@
 from orchestration.platform import sync
-from orchestration.temporal.activities import console_activity, heartbeat, resume_checkpoint
+from orchestration.workflows.activity import console_activity, heartbeat, resume_checkpoint
 
 from .definition import SYNC_PLATFORM_DATA, PlatformSyncInput, SyncResult
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.definition import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
 NAME = "platform-sync"
 
@@ -38,6 +38,8 @@ DEFINITION = WorkflowDefinition(
         "Pull one platform's customer records for one client into the console through the "
         "integration's connector, page by page, continuing from the last sync's cursor."
     ),
+    # The organization permission (accounts.roles) that starts and cancels its runs.
+    permission="run_standard_workflows",
     input=PlatformSyncInput,
     result=SyncResult,
     steps=(SYNC_PLATFORM_DATA,),

@@ -1,15 +1,9 @@
 from rest_framework import serializers
 
-from accounts.roles import RUN_STANDARD_WORKFLOWS
+from orchestration.contract.vocabulary import Platform
 from orchestration.models import Client, Integration, WorkflowRun
-from orchestration.temporal.shared import Platform
-from orchestration.workflows.core import (
-    OrganizationClientField,
-    ResultTable,
-    RunRecord,
-    WorkflowStartSerializer,
-    WorkflowUnit,
-)
+from orchestration.workflows.input_schema import OrganizationClientField, WorkflowStartSerializer
+from orchestration.workflows.units import ResultTable, RunRecord, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -90,7 +84,6 @@ UNIT = WorkflowUnit(
     workflow=PlatformSyncWorkflow,
     activities=ACTIVITIES,
     start_serializer=PlatformSyncStartSerializer,
-    permission=RUN_STANDARD_WORKFLOWS,
     records=records,
     result_tables=result_tables,
 )

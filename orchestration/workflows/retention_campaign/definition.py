@@ -4,7 +4,7 @@ A dry run reports the audience without creating the campaign."""
 
 from dataclasses import dataclass, field
 
-from orchestration.temporal.shared import MINUTE, Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.definition import MINUTE, Step, WorkflowDefinition, WorkflowInput
 
 NAME = "retention-campaign"
 
@@ -43,6 +43,8 @@ DEFINITION = WorkflowDefinition(
         "Create a campaign for the customers at or above a churn risk or in one segment "
         "(or, as a dry run, report that audience)."
     ),
+    # The organization permission (accounts.roles) that starts and cancels its runs.
+    permission="run_sensitive_workflows",
     input=RetentionCampaignInput,
     result=CampaignResult,
     steps=(CREATE_RETENTION_CAMPAIGN,),

@@ -1,17 +1,12 @@
 from django.db.models import Count
 from rest_framework import serializers
 
-from accounts.roles import RUN_SENSITIVE_WORKFLOWS
+from orchestration.contract.vocabulary import Channel
 from orchestration.models import Campaign, WorkflowRun
 from orchestration.platform.services import CampaignModelError, retention_campaign_models
-from orchestration.temporal.shared import Channel
-from orchestration.workflows.core import (
-    ResultTable,
-    RunRecord,
-    WorkflowStartSerializer,
-    WorkflowUnit,
-)
 from orchestration.workflows.eyes_retrain.unit import EyesParamsSerializer
+from orchestration.workflows.input_schema import WorkflowStartSerializer
+from orchestration.workflows.units import ResultTable, RunRecord, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -124,7 +119,6 @@ UNIT = WorkflowUnit(
     workflow=RetentionCampaignWorkflow,
     activities=ACTIVITIES,
     start_serializer=RetentionCampaignStartSerializer,
-    permission=RUN_SENSITIVE_WORKFLOWS,
     records=records,
     result_tables=result_tables,
 )

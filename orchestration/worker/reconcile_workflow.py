@@ -6,7 +6,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from .shared import RECONCILE_RUNS, RECONCILE_TIMEOUT_SECONDS, RECONCILE_WORKFLOW
+    from orchestration.contract.protocol import (
+        RECONCILE_RUNS,
+        RECONCILE_TIMEOUT_SECONDS,
+        RECONCILE_WORKFLOW,
+    )
 
 
 @workflow.defn(name=RECONCILE_WORKFLOW)

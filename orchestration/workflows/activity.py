@@ -1,5 +1,5 @@
-"""How the console's activities run (`console_activity`), and its own two: status reports
-and reconcile. Each workflow type's activities live in its unit
+"""How the console's activities run (`console_activity`, `heartbeat`, `resume_checkpoint`).
+Each workflow type's activities live in its unit
 (`orchestration/workflows/<type>/activities.py`): sync functions run on the worker's thread
 pool, each a thin call into a service. Before and after each call the thread's database
 connections are released: none is left inside a transaction, whatever ended the call
@@ -14,29 +14,20 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
+from orchestration.contract.definition import Step
+from orchestration.contract.protocol import (
+    INTERRUPTED_ERROR_TYPE,
+    VALIDATION_ERROR_TYPE,
+    failure_message,
+)
 from orchestration.exceptions import DATABASE_ERRORS
 from orchestration.platform.errors import DataValidationError
 from orchestration.services.runs import (
     workflow_run_record_activity_attempt,
     workflow_run_record_retry_started,
-    workflow_run_record_status,
-    workflow_runs_reconcile,
 )
-
-from .connections import release_connections
-from .heartbeats import beat, heartbeats_kept
-from .shared import (
-    INTERRUPTED_ERROR_TYPE,
-    RECONCILE_RUNS,
-    REGISTER_SCHEDULED_RUN,
-    REPORT_RUN_STATUS,
-    SCHEDULE_MISSING_ERROR_TYPE,
-    VALIDATION_ERROR_TYPE,
-    RunStatusReport,
-    ScheduledRunStart,
-    Step,
-    failure_message,
-)
+from orchestration.workflows.connections import release_connections
+from orchestration.workflows.heartbeats import beat, heartbeats_kept
 
 F = TypeVar("F", bound=Callable)
 
@@ -62,7 +53,7 @@ def console_activity(step: Step | str) -> Callable[[F], F]:
                 with heartbeats_kept():
                     result = fn(*args, **kwargs)
             except DataValidationError as error:
-                _count("omnify_activity_outcomes", activity=name, outcome="invalid")
+                count("omnify_activity_outcomes", activity=name, outcome="invalid")
                 # An expected outcome: one log line, not the SDK's WARNING with a traceback
                 # (it logs BENIGN failures at DEBUG).
                 activity.logger.info("%s refused its input: %s", name, error)
@@ -73,26 +64,26 @@ def console_activity(step: Step | str) -> Callable[[F], F]:
                     category=ApplicationErrorCategory.BENIGN,
                 ) from None  # the message is the whole story; no traceback chain
             except CancelledError:
-                _count("omnify_activity_outcomes", activity=name, outcome="cancelled")
+                count("omnify_activity_outcomes", activity=name, outcome="cancelled")
                 raise
             except DATABASE_ERRORS as error:
                 if not run_step:
                     raise  # status reports retry on their own; reconcile runs again anyway
                 # Busy (another writer kept SQLite's lock) or down: not the step's fault, so
                 # not one of its attempts; the workflow schedules it again after a pause.
-                _count("omnify_activity_outcomes", activity=name, outcome="interrupted")
+                count("omnify_activity_outcomes", activity=name, outcome="interrupted")
                 raise ApplicationError(
                     f"The database is unavailable: {error}",
                     type=INTERRUPTED_ERROR_TYPE,
                     non_retryable=True,
                 ) from error
             except Exception as error:
-                _count("omnify_activity_outcomes", activity=name, outcome="failed")
+                count("omnify_activity_outcomes", activity=name, outcome="failed")
                 if run_step:
                     _record_attempt(error)
                 raise
             else:
-                _count("omnify_activity_outcomes", activity=name, outcome="succeeded")
+                count("omnify_activity_outcomes", activity=name, outcome="succeeded")
                 if activity.info().attempt > 1 and run_step:
                     _record_attempt(None)
                 return result
@@ -117,7 +108,7 @@ def _check_signature(fn: Callable, step: Step) -> None:
         )
 
 
-def _count(metric: str, **attributes: str) -> None:
+def count(metric: str, **attributes: str) -> None:
     """Add one to a counter exported by the worker's SDK runtime (its Prometheus endpoint)."""
     counter = activity.metric_meter().create_counter(metric)
     counter.with_additional_attributes(attributes).add(1)
@@ -160,7 +151,7 @@ def heartbeat(progress: str, *resume_details: Any) -> None:
         raise CancelledError("Cancelled while running.")
     if activity.is_worker_shutdown():
         # Stop at a clean point and hand the checkpoint over: non-retryable, so it costs no
-        # attempt; the workflow schedules the step again (see workflows/base.py).
+        # attempt; the workflow schedules the step again (see workflows/console_workflow.py).
         raise ApplicationError(
             "The worker is shutting down; the step resumes on another worker.",
             *resume_details,
@@ -174,40 +165,3 @@ def resume_checkpoint(given: str | None) -> str | None:
     across attempts), else the one the workflow passed in after an interruption."""
     details = activity.info().heartbeat_details
     return details[1] if len(details) > 1 and details[1] else given
-
-
-@console_activity(RECONCILE_RUNS)
-def reconcile_runs() -> int:
-    changes = workflow_runs_reconcile()
-    for run, status in changes:
-        activity.logger.info("reconciled run %s: now %s", run.workflow_id, status)
-    return len(changes)
-
-
-@console_activity(REPORT_RUN_STATUS)
-def report_run_status(report: RunStatusReport) -> None:
-    workflow_run_record_status(report=report)
-    if report.status != "RUNNING":
-        _count(
-            "omnify_workflow_completions",
-            workflow_type=activity.info().workflow_type,
-            outcome=report.status,
-        )
-
-
-@console_activity(REGISTER_SCHEDULED_RUN)
-def register_scheduled_run(start: ScheduledRunStart) -> str:
-    """Record an execution a Temporal Schedule started as a run; its primary key."""
-    from orchestration.services.schedules import ScheduleGone, workflow_run_register_scheduled
-
-    try:
-        run = workflow_run_register_scheduled(start=start)
-    except ScheduleGone as error:
-        raise ApplicationError(
-            str(error), type=SCHEDULE_MISSING_ERROR_TYPE, non_retryable=True
-        ) from None
-    return str(run.pk)
-
-
-# The console's own activities, served by every worker beside the units' activities.
-CONSOLE_ACTIVITIES = [report_run_status, reconcile_runs, register_scheduled_run]

@@ -18,7 +18,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from .shared import RECONCILE_TIMEOUT_SECONDS, RECONCILE_WORKFLOW
+from orchestration.contract.protocol import RECONCILE_TIMEOUT_SECONDS, RECONCILE_WORKFLOW
 
 
 def reconcile_schedule_id(task_queue: str) -> str:

@@ -12,15 +12,14 @@ from django.db import connections
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestration.workflows.core import activity_name
+from orchestration.contract.protocol import training_task_queue
+from orchestration.worker.console_activities import CONSOLE_ACTIVITIES
+from orchestration.worker.reconcile_workflow import ReconcileRunsWorkflow
 from orchestration.workflows.registry import UNITS
+from orchestration.workflows.units import activity_name
 
-from .activities import CONSOLE_ACTIVITIES
-from .maintenance import ReconcileRunsWorkflow
-from .shared import training_task_queue
-
-# The package the sandboxed workflow modules live in (the units' workflow.py, base.py,
-# maintenance.py, and the packages on the way to them).
+# The package the sandboxed workflow modules live in (the units' workflow.py,
+# console_workflow.py, reconcile_workflow.py, the contract, and the packages on the way).
 CONSOLE_PACKAGE = Path(__file__).resolve().parents[1]
 
 WORKFLOWS = [*(unit.workflow for unit in UNITS.values()), ReconcileRunsWorkflow]

@@ -47,7 +47,8 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from orchestration.temporal.shared import (
+    from orchestration.contract.definition import Step, WorkflowInput
+    from orchestration.contract.protocol import (
         INTERRUPTED_ERROR_TYPE,
         INTERRUPTION_PAUSE_SECONDS,
         MAX_INTERRUPTIONS,
@@ -60,8 +61,6 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         RunStatusReport,
         ScheduledRunStart,
-        Step,
-        WorkflowInput,
         failure_message,
         training_task_queue,
     )
