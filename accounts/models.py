@@ -21,7 +21,8 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    """A user's role in one organization. Change it only through accounts.services."""
+    """A user's role in one organization. Change it only through
+    orchestration.services.memberships."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -45,8 +46,9 @@ class Membership(models.Model):
 class RoleGroup(models.Model):
     """The auth group that holds one role's permissions on one organization.
 
-    Members of the organization with that role are its users. Kept by accounts.role_sync only:
-    the link is this row, not the group's name, so renaming an organization breaks nothing.
+    Members of the organization with that role are its users. Kept by orchestration.role_groups
+    only: the link is this row, not the group's name, so renaming an organization breaks
+    nothing.
     """
 
     organization = models.ForeignKey(
@@ -77,7 +79,7 @@ class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
 class ApiToken(AbstractAuthToken):
     """An API token (django-rest-knox's, with a name). Only a digest of the secret is stored;
     `token_key` is its first characters, enough to tell tokens apart in lists and the audit
-    log. Issued and revoked only through accounts.tokens."""
+    log. Issued and revoked only through orchestration.services.tokens."""
 
     name = models.CharField(
         max_length=100, blank=True, help_text="What the token is for, e.g. the service using it."

@@ -240,7 +240,7 @@ def orgs(db):
 def users(orgs, django_user_model):
     """acme-<role> for every role, and globex-manager."""
     from accounts.roles import Role
-    from accounts.services import membership_set_role
+    from orchestration.services.memberships import membership_set_role
 
     made = {}
     for role in Role:

@@ -240,7 +240,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("OMNIFY_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("OMNIFY_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "orchestration.context.client_address"
-AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
+AXES_LOCKOUT_CALLABLE = "orchestration.services.lockouts.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked out don't push the end of the lockout further, so "try again in N
 # minutes" stays true.
@@ -262,7 +262,7 @@ REST_KNOX = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.tokens.ApiTokenAuthentication",
+        "orchestration.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

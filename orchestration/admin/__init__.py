@@ -1,4 +1,5 @@
-"""The managers' admin: runs (with start pages and confirmed actions), the audit log and the
-platform records, each scoped to the user's organizations by a selector."""
+"""The managers' admin: runs (with start pages and confirmed actions), the audit log, the
+platform records, schedules, and organizations with their members, tokens and lockouts; each
+scoped to the user's organizations through the authorization door."""
 
-from . import audit, platform, runs, schedules  # noqa: F401  (registers the ModelAdmins)
+from . import audit, members, platform, runs, schedules  # noqa: F401  (registers the ModelAdmins)

@@ -32,8 +32,6 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
 from orchestration import authorization
 from orchestration.api.serializers import WorkflowRunSerializer
 from orchestration.exceptions import DATABASE_ERRORS, TemporalUnavailable
@@ -247,7 +245,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
 
     def get_list_display(self, request):
         # A member of one organization needn't read its name on every row.
-        if organizations_for(request.user, VIEW_RUNS)[:2].count() < 2:
+        if authorization.visible_organizations(request.user)[:2].count() < 2:
             return [name for name in self.list_display if name != "organization"]
         return self.list_display
 

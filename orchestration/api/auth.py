@@ -9,9 +9,10 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.tokens import ApiTokenAuthentication, api_token_create, api_token_revoke
+from orchestration.services.tokens import api_token_create, api_token_revoke
 
 from . import serializers as s
+from .authentication import ApiTokenAuthentication
 from .throttling import ClientAddressThrottle
 
 

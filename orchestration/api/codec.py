@@ -19,8 +19,7 @@ from rest_framework.settings import api_settings
 from temporalio.api.common.v1 import Payload
 
 from accounts.models import Organization
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.services.audit import AuditAction, audit_event_record
 from orchestration.temporal.codec import (
     EncryptionCodec,
@@ -140,7 +139,7 @@ class CodecDecodeView(GenericAPIView):
         of (PermissionDenied otherwise). An encrypted payload naming none (a maintenance
         workflow's) is for superusers."""
         ids = {int(value) for value in named if _is_id(value)}
-        visible = list(organizations_for(user, VIEW_RUNS).filter(pk__in=ids))
+        visible = list(authorization.visible_organizations(user).filter(pk__in=ids))
         unnamed = any(not _is_id(value) for value in named)
         if len(visible) != len(ids) or (unnamed and not user.is_superuser):
             raise PermissionDenied("You may not view runs of an organization these payloads name.")

@@ -22,8 +22,6 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from accounts.permissions import has_organization_permission
-from accounts.roles import VIEW_RUNS
 from orchestration import authorization
 from orchestration.contract.registry import workflow_type_choices
 from orchestration.exceptions import TemporalUnavailable
@@ -117,7 +115,7 @@ class ScheduleCreateSerializer(_TimingFields):
 
     def validate_organization(self, organization: Organization) -> Organization:
         # Another organization's existence is not given away: as if it didn't exist.
-        if not has_organization_permission(self.context["request"].user, organization, VIEW_RUNS):
+        if not authorization.may_view_organization(self.context["request"].user, organization):
             raise ValidationError(NO_SUCH_ORGANIZATION.format(value=organization.slug))
         return organization
 

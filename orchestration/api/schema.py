@@ -118,6 +118,7 @@ def strip_optional_trailing_slashes(result, generator, request, public):
 
 
 class ApiTokenScheme(KnoxTokenScheme):
-    """The console's token authentication (accounts.tokens) is knox's, documented as knox's."""
+    """The console's token authentication (api/authentication.py) is knox's, documented as
+    knox's."""
 
-    target_class = "accounts.tokens.ApiTokenAuthentication"
+    target_class = "orchestration.api.authentication.ApiTokenAuthentication"

@@ -15,8 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from rest_framework import serializers
 
-from accounts.permissions import has_organization_permission, organizations_for
-from accounts.roles import MANAGE_INTEGRATIONS
+from orchestration import authorization
 from orchestration.models import Integration
 from orchestration.services.audit import AuditAction, audit_event_record
 
@@ -79,11 +78,11 @@ class IntegrationSettingsSerializer(serializers.Serializer):
 
 
 def manages_integrations_somewhere(user: AbstractBaseUser) -> bool:
-    return organizations_for(user, MANAGE_INTEGRATIONS).exists()
+    return authorization.integration_organizations(user).exists()
 
 
 def may_configure(user: AbstractBaseUser, integration: Integration) -> bool:
-    return has_organization_permission(user, integration.client.organization, MANAGE_INTEGRATIONS)
+    return authorization.may_configure_integrations(user, integration.client.organization)
 
 
 def integration_settings_save(

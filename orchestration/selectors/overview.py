@@ -8,8 +8,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.models import WorkflowRun
 
 Status = WorkflowRun.Status
@@ -37,7 +36,7 @@ class OrganizationOverview:
 
 def run_overview(*, user) -> list[OrganizationOverview]:
     now = timezone.now()
-    organizations = list(organizations_for(user, VIEW_RUNS).order_by("name"))
+    organizations = list(authorization.visible_organizations(user).order_by("name"))
     overview = {
         org.pk: OrganizationOverview(org, by_status={window: {} for window in WINDOWS})
         for org in organizations

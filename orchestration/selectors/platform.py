@@ -3,8 +3,7 @@
 from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.models import (
     Campaign,
     CampaignMember,
@@ -30,7 +29,7 @@ def platform_record_list(*, user, model: type[Model]) -> QuerySet:
     if user.is_superuser:
         return queryset
     return queryset.filter(
-        **{f"{_ORGANIZATION_PATH[model]}__in": organizations_for(user, VIEW_RUNS)}
+        **{f"{_ORGANIZATION_PATH[model]}__in": authorization.visible_organizations(user)}
     )
 
 

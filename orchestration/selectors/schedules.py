@@ -2,8 +2,7 @@
 
 from django.db.models import QuerySet
 
-from accounts.permissions import organizations_for
-from accounts.roles import VIEW_RUNS
+from orchestration import authorization
 from orchestration.models import WorkflowSchedule
 
 
@@ -14,4 +13,4 @@ def workflow_schedule_list(*, user) -> QuerySet[WorkflowSchedule]:
     )
     if user.is_superuser:
         return queryset
-    return queryset.filter(organization__in=organizations_for(user, VIEW_RUNS))
+    return queryset.filter(organization__in=authorization.visible_organizations(user))

@@ -1,4 +1,4 @@
-"""API tokens with a lifecycle (accounts.tokens, django-rest-knox): issued by
+"""API tokens with a lifecycle (orchestration.services.tokens, django-rest-knox): issued by
 `POST /api/auth/token` with an expiry, stored hashed, several per user with names, revoked by
 `DELETE /api/auth/token`, by an admin, and by a password change; all of it audited."""
 

@@ -3,9 +3,9 @@
 import pytest
 
 from accounts.models import Membership, Organization
-from accounts.permissions import has_organization_permission
-from accounts.services import membership_set_role
+from orchestration.authorization import holds
 from orchestration.models import AuditEvent
+from orchestration.services.memberships import membership_set_role
 
 ADD = "/admin/accounts/membership/add/"
 
@@ -23,7 +23,7 @@ def test_an_admin_adds_a_member_by_username(acme_admin, users, orgs):
     assert response.status_code == 302, response.content
     membership = Membership.objects.get(user=users["outsider"])
     assert (membership.organization, membership.role) == (orgs["acme"], "operator")
-    assert has_organization_permission(users["outsider"], orgs["acme"], "run_standard_workflows")
+    assert holds(users["outsider"], orgs["acme"], "run_standard_workflows")
     event = AuditEvent.objects.filter(action="membership.set").latest("id")
     assert (event.actor_username, event.payload["user"]) == ("acme-admin", "outsider")
 
@@ -50,9 +50,7 @@ def test_an_admin_changes_and_removes_members_of_its_organization_only(acme_admi
     assert acme_admin.post(url, {"role": "manager"}).status_code == 302
     viewer.refresh_from_db()
     assert viewer.role == "manager"
-    assert has_organization_permission(
-        users["acme-viewer"], orgs["acme"], "run_sensitive_workflows"
-    )
+    assert holds(users["acme-viewer"], orgs["acme"], "run_sensitive_workflows")
 
     globex = Membership.objects.get(user=users["globex-manager"])
     assert acme_admin.get(f"/admin/accounts/membership/{globex.pk}/change/").status_code in (
@@ -72,7 +70,7 @@ def test_an_admin_changes_and_removes_members_of_its_organization_only(acme_admi
     )
     assert not Membership.objects.filter(pk=viewer.pk).exists()
     fresh = type(users["acme-viewer"]).objects.get(pk=users["acme-viewer"].pk)
-    assert not has_organization_permission(fresh, orgs["acme"], "view_runs")
+    assert not holds(fresh, orgs["acme"], "view_runs")
     assert AuditEvent.objects.filter(
         action="membership.remove", actor_username="acme-admin"
     ).exists()

@@ -16,10 +16,10 @@ from accounts.models import (
     OrganizationUserObjectPermission,
     RoleGroup,
 )
-from accounts.permissions import has_organization_permission, organizations_for
-from accounts.role_sync import role_permissions_sync
 from accounts.roles import MANAGE_MEMBERS, VIEW_CONFIGURATION, VIEW_RUNS, Role
-from accounts.services import membership_remove, membership_set_role
+from orchestration.authorization import holds, organizations_holding
+from orchestration.role_groups import role_permissions_sync
+from orchestration.services.memberships import membership_remove, membership_set_role
 
 NOTHING_CHANGED = (
     "0 role groups created, 0 group permissions added, 0 group permissions removed, "
@@ -67,8 +67,8 @@ def test_the_first_member_creates_the_organizations_groups_with_the_maps_permiss
 
 def test_a_changed_map_reaches_existing_members_when_the_sync_runs(users, orgs, monkeypatch):
     viewer = users["acme-viewer"]
-    assert has_organization_permission(fresh(viewer), orgs["acme"], VIEW_RUNS)
-    assert not has_organization_permission(fresh(viewer), orgs["acme"], VIEW_CONFIGURATION)
+    assert holds(fresh(viewer), orgs["acme"], VIEW_RUNS)
+    assert not holds(fresh(viewer), orgs["acme"], VIEW_CONFIGURATION)
 
     monkeypatch.setattr(
         roles,
@@ -81,12 +81,12 @@ def test_a_changed_map_reaches_existing_members_when_the_sync_runs(users, orgs, 
     assert (result.group_permissions_added, result.group_permissions_removed) == (2, 2)
     assert not result.groups_created and not result.members_added and not result.members_removed
     viewer = fresh(viewer)
-    assert has_organization_permission(viewer, orgs["acme"], VIEW_CONFIGURATION)
-    assert not has_organization_permission(viewer, orgs["acme"], VIEW_RUNS)
-    assert list(organizations_for(viewer, VIEW_CONFIGURATION)) == [orgs["acme"]]
-    assert not organizations_for(viewer, VIEW_RUNS).exists()
+    assert holds(viewer, orgs["acme"], VIEW_CONFIGURATION)
+    assert not holds(viewer, orgs["acme"], VIEW_RUNS)
+    assert list(organizations_holding(viewer, VIEW_CONFIGURATION)) == [orgs["acme"]]
+    assert not organizations_holding(viewer, VIEW_RUNS).exists()
     # Other roles are untouched.
-    assert has_organization_permission(fresh(users["acme-operator"]), orgs["acme"], VIEW_RUNS)
+    assert holds(fresh(users["acme-operator"]), orgs["acme"], VIEW_RUNS)
     assert not role_permissions_sync().changed
 
 
@@ -99,8 +99,8 @@ def test_the_sync_of_one_organization_leaves_the_others_alone(users, orgs, monke
     result = role_permissions_sync(organization=orgs["globex"])
 
     assert result.group_permissions_added == 1
-    assert has_organization_permission(users["globex-manager"], orgs["globex"], MANAGE_MEMBERS)
-    assert not has_organization_permission(users["acme-manager"], orgs["acme"], MANAGE_MEMBERS)
+    assert holds(users["globex-manager"], orgs["globex"], MANAGE_MEMBERS)
+    assert not holds(users["acme-manager"], orgs["acme"], MANAGE_MEMBERS)
 
 
 def test_changing_a_role_moves_the_member_between_groups(users, orgs):
@@ -111,12 +111,12 @@ def test_changing_a_role_moves_the_member_between_groups(users, orgs):
     assert role_groups_of(user, orgs["acme"]) == {Role.MANAGER}
     assert role_groups_of(user, orgs["globex"]) == {Role.OPERATOR}
     user = fresh(user)
-    assert has_organization_permission(user, orgs["acme"], "run_sensitive_workflows")
-    assert not has_organization_permission(user, orgs["globex"], "run_sensitive_workflows")
+    assert holds(user, orgs["acme"], "run_sensitive_workflows")
+    assert not holds(user, orgs["globex"], "run_sensitive_workflows")
 
     membership_set_role(organization=orgs["acme"], user=user, role=Role.VIEWER)
     assert role_groups_of(user, orgs["acme"]) == {Role.VIEWER}
-    assert not has_organization_permission(fresh(user), orgs["acme"], "run_sensitive_workflows")
+    assert not holds(fresh(user), orgs["acme"], "run_sensitive_workflows")
     assert not role_permissions_sync().changed
 
 
@@ -128,8 +128,8 @@ def test_removing_a_member_leaves_no_permission(users, orgs):
     assert role_groups_of(user, orgs["acme"]) == set()
     user = fresh(user)
     for codename, _ in roles.ORGANIZATION_PERMISSIONS:
-        assert not has_organization_permission(user, orgs["acme"], codename), codename
-    assert list(organizations_for(user, VIEW_RUNS)) == [orgs["globex"]]
+        assert not holds(user, orgs["acme"], codename), codename
+    assert list(organizations_holding(user, VIEW_RUNS)) == [orgs["globex"]]
     assert not OrganizationUserObjectPermission.objects.filter(user=user).exists()
 
 
@@ -146,8 +146,8 @@ def test_per_user_leftovers_become_group_membership(orgs, django_user_model):
     assert (result.groups_created, result.members_added) == (2 * len(Role), 1)
     assert not OrganizationUserObjectPermission.objects.exists()
     assert role_groups_of(user, orgs["acme"]) == {Role.OPERATOR}
-    assert has_organization_permission(fresh(user), orgs["acme"], "run_standard_workflows")
-    assert not has_organization_permission(fresh(user), orgs["acme"], MANAGE_MEMBERS)
+    assert holds(fresh(user), orgs["acme"], "run_standard_workflows")
+    assert not holds(fresh(user), orgs["acme"], MANAGE_MEMBERS)
 
 
 def test_the_command_prints_what_it_changed_and_a_second_run_changes_nothing(users, orgs):
@@ -173,7 +173,7 @@ def test_the_command_prints_what_it_changed_and_a_second_run_changes_nothing(use
     ) in first
     assert role_groups_of(users["acme-viewer"], orgs["acme"]) == {Role.VIEWER}
     assert role_groups_of(users["acme-operator"], orgs["acme"]) == {Role.OPERATOR}
-    assert not has_organization_permission(fresh(users["outsider"]), orgs["acme"], MANAGE_MEMBERS)
+    assert not holds(fresh(users["outsider"]), orgs["acme"], MANAGE_MEMBERS)
 
     second = sync_command()
     assert NOTHING_CHANGED in second
@@ -193,9 +193,7 @@ def test_migrate_applies_the_role_map(users, orgs, monkeypatch):
     assert "Role permissions synced: 0 role groups created, 2 group permissions added" in (
         out.getvalue()
     )
-    assert has_organization_permission(
-        fresh(users["acme-viewer"]), orgs["acme"], VIEW_CONFIGURATION
-    )
+    assert holds(fresh(users["acme-viewer"]), orgs["acme"], VIEW_CONFIGURATION)
 
 
 def test_an_organizations_groups_go_with_it(orgs):

@@ -66,7 +66,7 @@ def make_people(orgs: int) -> tuple[list[int], list[int]]:
 
     from accounts.models import Organization
     from accounts.roles import Role
-    from accounts.services import membership_set_role
+    from orchestration.services.memberships import membership_set_role
 
     User = get_user_model()
     organizations = [

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import Role
-from accounts.services import membership_set_role
 from orchestration.contract.vocabulary import Channel, Platform
 from orchestration.models import (
     Campaign,
@@ -22,6 +21,7 @@ from orchestration.models import (
     SyncedRecord,
     WorkflowRun,
 )
+from orchestration.services.memberships import membership_set_role
 
 _run_numbers = itertools.count()
 

@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
-from accounts.services import membership_remove
 from orchestration.admin import run_feed, runs
 from orchestration.models import WorkflowRun
 from orchestration.selectors import run_cockpit
+from orchestration.services.memberships import membership_remove
 from tests.support import follow_stream, stream_events
 
 RUNS = "/admin/orchestration/workflowrun/"

@@ -6,9 +6,9 @@ from django.db import transaction
 
 from accounts.models import Organization
 from accounts.roles import Role
-from accounts.services import membership_set_role
 from orchestration.models import Client, Integration
 from orchestration.platform.sync import platform_records_sync
+from orchestration.services.memberships import membership_set_role
 
 ORGANIZATIONS = {"acme": "Acme Corp", "globex": "Globex Corporation"}
 MEMBERS = [

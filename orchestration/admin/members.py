@@ -6,15 +6,13 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from knox.models import AuthToken
 
-from accounts.permissions import organizations_for, users_addable_by
-from accounts.roles import MANAGE_MEMBERS, VIEW_RUNS
+from accounts.models import ApiToken, Membership, Organization
+from orchestration import authorization
+from orchestration.services.lockouts import login_attempts_reset
+from orchestration.services.memberships import membership_remove, membership_set_role
+from orchestration.services.tokens import api_token_revoke
 
-from .lockouts import login_attempts_reset
-from .models import ApiToken, Membership, Organization
-from .services import membership_remove, membership_set_role
-from .tokens import api_token_revoke
-
-# Role groups (accounts.RoleGroup) are kept by accounts.role_sync: a hand edit would grant or
+# Role groups (accounts.RoleGroup) are kept by orchestration.role_groups: a hand edit would grant or
 # withdraw a role's rights in one organization until the next sync undid it. The groups screen
 # shows only the groups people manage.
 admin.site.unregister(Group)
@@ -33,13 +31,15 @@ class OrganizationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return organizations_for(request.user, VIEW_RUNS)
+        return authorization.visible_organizations(request.user)
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or organizations_for(request.user, VIEW_RUNS).exists()
+        return (
+            request.user.is_superuser or authorization.visible_organizations(request.user).exists()
+        )
 
     # Creating and renaming organizations is for superusers (Django's model permissions).
 
@@ -64,7 +64,7 @@ class MembershipAddForm(forms.ModelForm):
         fields = ["username", "organization", "role"]
 
     def clean_username(self):
-        addable = users_addable_by(self.adding_user)
+        addable = authorization.users_addable_by(self.adding_user)
         user = addable.filter(username=self.cleaned_data["username"]).first()
         if user is None:
             raise forms.ValidationError(self.UNAVAILABLE)
@@ -97,7 +97,7 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["user", "organization"] if obj else []
 
     def _managed(self, request):
-        return organizations_for(request.user, MANAGE_MEMBERS)
+        return authorization.member_organizations(request.user)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(organization__in=self._managed(request))
@@ -152,7 +152,7 @@ if admin.site.is_registered(AuthToken):
 class ApiTokenAdmin(admin.ModelAdmin):
     """API tokens: superusers see everyone's, other staff their own. Tokens are issued by
     `POST /api/auth/token` (the secret is shown once, there); here they are revoked, through
-    accounts.tokens, so each revocation is audited."""
+    orchestration.services.tokens, so each revocation is audited."""
 
     list_display = ["token_key", "name", "user", "created", "expiry"]
     search_fields = ["name", "token_key", "user__username"]
@@ -200,7 +200,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 # --- login lockouts ---------------------------------------------------------------------------
 # axes' page of failed logins (superusers, by Django's model permissions): lifting a lockout
-# from here goes through accounts.lockouts, so the audit log names who lifted it.
+# from here goes through orchestration.services.lockouts, so the audit log names who lifted it.
 if admin.site.is_registered(AccessAttempt):
     admin.site.unregister(AccessAttempt)
 

@@ -10,28 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
-from knox.auth import TokenAuthentication
 from knox.settings import knox_settings
-from knox.signals import token_expired
 
+from accounts.models import ApiToken
 from orchestration.services.audit import AuditAction, audit_event_record
-
-from .models import ApiToken
-
-
-class ApiTokenAuthentication(TokenAuthentication):
-    """knox's token authentication, without its sweep of the user's other tokens on every
-    request (a query more per request, growing with the user's tokens): a token used after
-    its expiry is refused and deleted, as knox does; the user's other expired tokens go when
-    the user is issued a new one (`api_token_create`)."""
-
-    def _cleanup_token(self, auth_token: ApiToken) -> bool:
-        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
-            username = auth_token.user.get_username()
-            auth_token.delete()
-            token_expired.send(sender=self.__class__, username=username, source="auth_token")
-            return True
-        return False
 
 
 def api_token_create(
@@ -99,5 +81,5 @@ def connect_signals(user_model) -> None:
     post_save.connect(
         _revoke_on_password_change,
         sender=user_model,
-        dispatch_uid="accounts.tokens.revoke_on_password_change",
+        dispatch_uid="orchestration.services.tokens.revoke_on_password_change",
     )

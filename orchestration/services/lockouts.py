@@ -107,9 +107,11 @@ def _locked_out(sender, request, username, ip_address, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    user_locked_out.connect(_locked_out, dispatch_uid="accounts.lockouts.locked_out")
+    user_locked_out.connect(_locked_out, dispatch_uid="lockouts.locked_out")
     pre_delete.connect(
-        _attempt_deleted, sender=AccessAttempt, dispatch_uid="accounts.lockouts.attempt_deleted"
+        _attempt_deleted,
+        sender=AccessAttempt,
+        dispatch_uid="lockouts.attempt_deleted",
     )
 
 

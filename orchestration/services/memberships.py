@@ -1,13 +1,13 @@
-"""Membership changes. With accounts.role_sync, the only code that changes who holds what."""
+"""Membership changes. With orchestration.role_groups, the only code that changes who holds
+what."""
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
+from accounts.models import Membership, Organization
+from accounts.roles import Role
+from orchestration.role_groups import role_group_get_or_create
 from orchestration.services.audit import AuditAction, audit_event_record
-
-from .models import Membership, Organization
-from .role_sync import role_group_get_or_create
-from .roles import Role
 
 
 def _member_role_group_set(

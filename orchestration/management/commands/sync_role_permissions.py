@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.role_sync import role_permissions_sync
+from orchestration.role_groups import role_permissions_sync
 
 
 class Command(BaseCommand):

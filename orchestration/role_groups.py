@@ -19,8 +19,8 @@ from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from . import roles
-from .models import (
+from accounts import roles
+from accounts.models import (
     Membership,
     Organization,
     OrganizationGroupObjectPermission,
