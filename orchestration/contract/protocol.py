@@ -65,6 +65,9 @@ class RunStatusReport:
     steps_done: list[str] = field(default_factory=list)
     result: dict | None = None
     error: str = ""
+    # When Temporal started the execution (ISO 8601): the run's start, should the report be
+    # the first the console hears of it. Empty in reports from before it was sent.
+    started_at: str = ""
 
 
 @dataclass

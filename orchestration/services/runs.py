@@ -1,13 +1,13 @@
-"""Starting, cancelling and recording workflow runs: every run state change goes through here.
+"""Starting, cancelling and recording workflow runs.
 
 Each function writes the run and its audit event in one transaction and talks to Temporal
 only outside it, so a failure leaves a truthful row (START_FAILED), never one that claims
-RUNNING.
+RUNNING. Every status change goes through the run-state door (`run_state.run_transition`).
 """
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,57 +32,18 @@ from orchestration.temporal.workflow_ids import workflow_id_for
 
 from .audit import AuditAction, audit_event_record
 from .policies import workflow_policy
+from .run_state import (
+    TEMPORAL_STATUS,
+    Event,
+    TemporalStart,
+    is_legal,
+    run_event_record,
+    run_shown_started,
+    run_transition,
+)
 
 logger = logging.getLogger(__name__)
 Status = WorkflowRun.Status
-
-# Legal status changes. Terminal states are final, except START_FAILED, which Temporal's own
-# word (a workflow report or reconcile) may correct when a start we gave up on did go through.
-_FROM_TEMPORAL = {
-    Status.RUNNING,
-    Status.COMPLETED,
-    Status.FAILED,
-    Status.CANCELED,
-    Status.TERMINATED,
-    Status.TIMED_OUT,
-}
-TRANSITIONS: dict[str, set[str]] = {
-    Status.PENDING: _FROM_TEMPORAL | {Status.START_FAILED},
-    Status.RUNNING: _FROM_TEMPORAL - {Status.RUNNING},
-    Status.START_FAILED: set(_FROM_TEMPORAL),
-}
-
-# Temporal's execution statuses, in the run's vocabulary.
-TEMPORAL_STATUS = {
-    "RUNNING": Status.RUNNING,
-    "CONTINUED_AS_NEW": Status.RUNNING,
-    "COMPLETED": Status.COMPLETED,
-    "FAILED": Status.FAILED,
-    "CANCELED": Status.CANCELED,
-    "TERMINATED": Status.TERMINATED,
-    "TIMED_OUT": Status.TIMED_OUT,
-}
-
-
-def _set_status(run: WorkflowRun, status: str, **fields: Any) -> list[str]:
-    """Apply a legal transition to `run` in memory; return the fields to save."""
-    if status not in TRANSITIONS.get(run.status, set()):
-        raise RunStateConflict(f"A {run.status} run cannot become {status}.")
-    run.status = status
-    changed = ["status"]
-    if status == Status.RUNNING and run.started_at is None:
-        run.started_at = timezone.now()
-        changed.append("started_at")
-    if status in WorkflowRun.TERMINAL and status != Status.START_FAILED:
-        run.closed_at = timezone.now()
-        changed.append("closed_at")
-    if status in WorkflowRun.TERMINAL:
-        run.retrying = False
-        changed.append("retrying")
-    for name, value in fields.items():
-        setattr(run, name, value)
-        changed.append(name)
-    return changed
 
 
 def workflow_run_start(
@@ -192,20 +153,21 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
             "workflow start failed: Temporal unavailable",
             extra={"workflow_id": run.workflow_id, "organization": run.organization.slug},
         )
+        failed = Event(
+            AuditAction.WORKFLOW_START_FAILED,
+            actor=user,
+            payload={"error": str(error)},
+            outcome=AuditEvent.Outcome.FAILURE,
+        )
         with transaction.atomic():
             run.refresh_from_db()
             if run.status == Status.PENDING:
-                run.save(update_fields=_set_status(run, Status.START_FAILED, error=str(error)))
-            elif run.status == Status.START_FAILED:
-                run.error = str(error)
-                run.save(update_fields=["error"])
-            audit_event_record(
-                action=AuditAction.WORKFLOW_START_FAILED,
-                actor=user,
-                run=run,
-                payload={"error": str(error)},
-                outcome=AuditEvent.Outcome.FAILURE,
-            )
+                run_transition(run=run, to=Status.START_FAILED, event=failed, error=str(error))
+            else:
+                if run.status == Status.START_FAILED:
+                    run.error = str(error)
+                    run.save(update_fields=["error"])
+                run_event_record(run=run, event=failed)
         raise
     metrics.WORKFLOW_STARTS.labels(run.workflow_type).inc()
     metrics.WORKFLOW_START_LATENCY.labels(run.workflow_type).observe(time.perf_counter() - began)
@@ -218,34 +180,36 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
             "user": user.get_username(),
         },
     )
-    now = timezone.now()
     try:
         with transaction.atomic():
-            # The workflow's first report may already have moved the run on; don't step back.
-            moved = WorkflowRun.objects.filter(
-                pk=run.pk, status__in=[Status.PENDING, Status.START_FAILED]
-            ).update(status=Status.RUNNING, run_id=run_id, started_at=now, error="")
-            if not moved:
-                WorkflowRun.objects.filter(pk=run.pk, run_id="").update(run_id=run_id)
-            audit_event_record(
-                action=AuditAction.WORKFLOW_STARTED,
-                actor=user,
-                run=run,
-                payload={"run_id": run_id},
-            )
+            locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status in (Status.PENDING, Status.START_FAILED):
+                run_transition(
+                    run=locked,
+                    to=Status.RUNNING,
+                    event=Event(
+                        AuditAction.WORKFLOW_STARTED, actor=user, payload={"run_id": run_id}
+                    ),
+                    execution=TemporalStart(run_id=run_id),
+                    error="",
+                )
+            elif not locked.run_id:
+                # The workflow's first report moved the run on (and the door recorded its
+                # start); only the run id is news.
+                locked.run_id = run_id
+                locked.save(update_fields=["run_id"])
+        for field in WorkflowRun._meta.concrete_fields:  # the caller's object, without a query
+            setattr(run, field.attname, getattr(locked, field.attname))
     except DatabaseError as error:
         # Temporal has the workflow: the caller must hear that it started. The row says
-        # PENDING until the workflow's first status report (or reconcile) records RUNNING.
+        # PENDING until the workflow's first status report (or reconcile) records RUNNING,
+        # and with it the start (run_state records it once).
         logger.warning(
             "workflow started but not yet recorded as running: %s",
             error,
             extra={"workflow_id": run.workflow_id},
         )
-        moved = True
-    if moved:
-        run.status, run.run_id, run.started_at, run.error = Status.RUNNING, run_id, now, ""
-    else:
-        run.refresh_from_db()
+        run_shown_started(run=run, run_id=run_id)
 
 
 def _lock_running(run: WorkflowRun, verb: str) -> WorkflowRun:
@@ -337,16 +301,15 @@ def workflow_run_terminate(*, user: AbstractBaseUser, run: WorkflowRun, reason: 
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
         if run.status == Status.RUNNING:
-            run.save(
-                update_fields=_set_status(
-                    run, Status.TERMINATED, error=f"Terminated by {user.get_username()}: {reason}"
-                )
-            )
-            audit_event_record(
-                action=AuditAction.WORKFLOW_STATUS,
-                actor=user,
+            run_transition(
                 run=run,
-                payload={"from": Status.RUNNING, "to": Status.TERMINATED, "error": reason},
+                to=Status.TERMINATED,
+                event=Event(
+                    AuditAction.WORKFLOW_STATUS,
+                    actor=user,
+                    payload={"from": Status.RUNNING, "to": Status.TERMINATED, "error": reason},
+                ),
+                error=f"Terminated by {user.get_username()}: {reason}",
             )
     return run
 
@@ -388,8 +351,9 @@ def workflow_run_refresh(*, user: AbstractBaseUser, run: WorkflowRun) -> str | N
     return workflow_run_reconcile(run=run, execution=execution)
 
 
-def workflow_run_record_status(*, report: RunStatusReport) -> WorkflowRun:
+def workflow_run_record_status(*, report: RunStatusReport, run_id: str = "") -> WorkflowRun:
     """Record what a workflow reported about itself: its step and, at the end, its outcome.
+    `run_id` is the reporting execution's.
 
     Idempotent (reports are retried); a report that would leave a final state is logged and
     ignored, since the row already holds the truth.
@@ -400,25 +364,34 @@ def workflow_run_record_status(*, report: RunStatusReport) -> WorkflowRun:
             .select_related("organization")
             .get(pk=report.run)
         )
-        changed = []
-        if report.status != run.status:
-            if report.status not in TRANSITIONS.get(run.status, set()):
-                logger.warning("Ignoring %s report for %s run %s", report.status, run.status, run)
-                return run
-            previous = run.status
-            changed = _set_status(run, report.status, result=report.result, error=report.error)
-            audit_event_record(
-                action=AuditAction.WORKFLOW_STATUS,
-                run=run,
-                payload={"from": previous, "to": report.status, "error": report.error},
-            )
+        fields: dict[str, Any] = {
+            "current_step": report.current_step,
+            "steps_done": report.steps_done,
+        }
         if report.current_step != run.current_step and run.retrying:
             # The step that was being retried is done: the next one starts afresh.
-            run.retrying = False
-            changed.append("retrying")
-        run.current_step = report.current_step
-        run.steps_done = report.steps_done
-        run.save(update_fields=[*set(changed), "current_step", "steps_done"])
+            fields["retrying"] = False
+        if report.status == run.status:
+            for name, value in fields.items():
+                setattr(run, name, value)
+            run.save(update_fields=list(fields))
+            return run
+        if not is_legal(run, report.status):
+            logger.warning("Ignoring %s report for %s run %s", report.status, run.status, run)
+            return run
+        started_at = datetime.fromisoformat(report.started_at) if report.started_at else None
+        run_transition(
+            run=run,
+            to=report.status,
+            event=Event(
+                AuditAction.WORKFLOW_STATUS,
+                payload={"from": run.status, "to": report.status, "error": report.error},
+            ),
+            execution=TemporalStart(run_id=run_id, started_at=started_at),
+            result=report.result,
+            error=report.error,
+            **fields,
+        )
     return run
 
 
@@ -478,19 +451,24 @@ def workflow_run_reconcile(*, run: WorkflowRun, execution: Execution | None) -> 
         locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != run.status:
             return None  # the workflow reported meanwhile
-        previous = locked.status
-        fields = {"result": result, "error": error}
-        if execution is not None and not locked.run_id:
-            fields["run_id"] = execution.run_id
-        locked.save(update_fields=_set_status(locked, target, **fields))
-        audit_event_record(
-            action=AuditAction.WORKFLOW_RECONCILED,
+        run_transition(
             run=locked,
-            payload={
-                "from": previous,
-                "to": target,
-                "temporal_status": getattr(execution, "status", None),
-            },
+            to=target,
+            event=Event(
+                AuditAction.WORKFLOW_RECONCILED,
+                payload={
+                    "from": locked.status,
+                    "to": target,
+                    "temporal_status": getattr(execution, "status", None),
+                },
+            ),
+            execution=(
+                TemporalStart(run_id=execution.run_id, started_at=execution.started_at)
+                if execution is not None
+                else TemporalStart()
+            ),
+            result=result,
+            error=error,
         )
     return target
 

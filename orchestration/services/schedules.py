@@ -47,6 +47,7 @@ from orchestration.temporal.workflow_ids import schedule_of, workflow_id_for
 
 from .audit import AuditAction, audit_event_record
 from .policies import workflow_policy
+from .run_state import Event, TemporalStart, run_transition
 
 logger = logging.getLogger(__name__)
 
@@ -338,22 +339,25 @@ def workflow_run_register_scheduled(*, start: ScheduledRunStart) -> WorkflowRun:
                 organization=schedule.organization,
                 workflow_type=schedule.workflow_type,
                 workflow_id=start.workflow_id,
-                run_id=start.run_id,
-                status=WorkflowRun.Status.RUNNING,
-                started_at=datetime.fromisoformat(start.started_at),
                 input=schedule.params,
                 schedule=schedule,
             )
-            audit_event_record(
-                action=AuditAction.SCHEDULE_RUN_STARTED,
+            run_transition(
                 run=run,
-                actor_name=schedule_actor(schedule),
-                payload={
-                    "schedule": str(schedule.pk),
-                    "schedule_name": str(schedule),
-                    "run_id": start.run_id,
-                    "input": schedule.params,
-                },
+                to=WorkflowRun.Status.RUNNING,
+                event=Event(
+                    AuditAction.SCHEDULE_RUN_STARTED,
+                    actor_name=schedule_actor(schedule),
+                    payload={
+                        "schedule": str(schedule.pk),
+                        "schedule_name": str(schedule),
+                        "run_id": start.run_id,
+                        "input": schedule.params,
+                    },
+                ),
+                execution=TemporalStart(
+                    run_id=start.run_id, started_at=datetime.fromisoformat(start.started_at)
+                ),
             )
     except IntegrityError:
         return WorkflowRun.objects.get(workflow_id=start.workflow_id)  # a retry won the race

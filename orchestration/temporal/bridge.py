@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -67,6 +67,7 @@ class Execution:
     result: Any = None
     failure: str = ""
     pending_activities: tuple[dict, ...] = ()
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ class TemporalBridge:
                 result=result,
                 failure=failure,
                 pending_activities=tuple(readable_pending_activities(pending, details)),
+                started_at=description.start_time,
             )
 
         return self.call(describe)

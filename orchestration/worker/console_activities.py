@@ -28,7 +28,7 @@ def reconcile_runs() -> int:
 
 @console_activity(REPORT_RUN_STATUS)
 def report_run_status(report: RunStatusReport) -> None:
-    workflow_run_record_status(report=report)
+    workflow_run_record_status(report=report, run_id=activity.info().workflow_run_id)
     if report.status != "RUNNING":
         count(
             "omnify_workflow_completions",

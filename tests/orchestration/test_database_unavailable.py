@@ -113,5 +113,12 @@ def test_a_start_temporal_accepted_answers_202_even_if_running_cant_be_recorded_
     workflow_id = response.json()["workflow_id"]
     assert "started but not yet recorded as running" in caplog.text
     locks[0].release()
-    # The workflow's own reports record what became of it.
-    wait_for_status(workflow_id, {"COMPLETED"})
+    # The workflow's own reports record what became of it, and (through the run-state door)
+    # its start: once, with Temporal's run id and start time.
+    run = wait_for_status(workflow_id, {"COMPLETED"})
+    execution = bridge_module.get_bridge().describe(workflow_id)
+    started = run.audit_events.filter(action="workflow.started")
+    assert [event.payload for event in started] == [
+        {"run_id": execution.run_id, "started_at": execution.started_at.isoformat()}
+    ]
+    assert (run.run_id, run.started_at) == (execution.run_id, execution.started_at)
