@@ -211,6 +211,39 @@ def test_the_table_names_only_layers_it_has():
         assert layer.name not in layer.may_import
 
 
+APART = re.compile(r"<!-- apart: begin -->\n(.*?)<!-- apart: end -->", re.S)
+
+
+def apart_table(text: str | None = None) -> list[tuple[str, str]]:
+    """docs/architecture.md's rooms that must not import each other: (importer, imported)."""
+    match = APART.search(text if text is not None else DOC.read_text())
+    assert match, f"{DOC} has no table of rooms kept apart between its markers"
+    rows = [line for line in match.group(1).splitlines() if line.startswith("| ")][1:]
+    return [tuple(re.findall(r"`([^`]+)`", row)) for row in rows]
+
+
+def imports_between_rooms_kept_apart(
+    graph: dict[str, set[str]], apart: list[tuple[str, str]]
+) -> list[str]:
+    def within(module: str, pattern: str) -> bool:
+        return fnmatchcase(module, pattern) or fnmatchcase(module, pattern.removesuffix(".*"))
+
+    return [
+        f"{module} imports {target}"
+        for importer, imported in apart
+        for module in sorted(graph)
+        if within(module, importer)
+        for target in sorted(graph[module])
+        if within(target, imported)
+    ]
+
+
+def test_rooms_kept_apart_import_nothing_of_each_other():
+    apart = apart_table()
+    assert ("orchestration.admin.*", "orchestration.api.*") in apart
+    assert imports_between_rooms_kept_apart(import_graph(), apart) == []
+
+
 # --- the checks themselves ----------------------------------------------------------------
 SAMPLE = """
 <!-- layers: begin -->
@@ -231,6 +264,12 @@ def test_the_table_is_read_with_the_most_exact_pattern_winning():
     assert layer_of("pkg.x.typed", layers).name == "typed"
     assert layer_of("pkg.x", layers).name == "high"
     assert layer_of("other", layers) is None
+
+
+def test_an_import_between_rooms_kept_apart_is_named():
+    graph = {"pkg.admin.x": {"pkg.api", "pkg.low"}, "pkg.api": set(), "pkg.low": set()}
+    found = imports_between_rooms_kept_apart(graph, [("pkg.admin.*", "pkg.api.*")])
+    assert found == ["pkg.admin.x imports pkg.api"]
 
 
 def test_an_import_upwards_is_named():

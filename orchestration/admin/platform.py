@@ -34,6 +34,7 @@ from orchestration.selectors.platform import (
     with_record_count,
 )
 
+from .form_errors import error_lines
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, scoped_values_filter
 
 # What the training code reports (orchestration/platform/training.py), in reading order.
@@ -251,24 +252,11 @@ class IntegrationSettingsForm(forms.ModelForm):
             for field, errors in serializer.errors.items():
                 self.add_error(
                     "credentials_value" if field == "credentials" else field,
-                    _flat_errors(errors),
+                    error_lines(errors),
                 )
         else:
             self.settings = serializer.validated_data
         return data
-
-
-def _flat_errors(errors, prefix: str = "") -> list[str]:
-    """DRF's nested errors ({"fields": {"email": ["..."]}}) as "fields.email: ..." lines."""
-    if isinstance(errors, dict):
-        return [
-            line
-            for key, value in errors.items()
-            for line in _flat_errors(
-                value, f"{prefix}{key}." if key != "non_field_errors" else prefix
-            )
-        ]
-    return [f"{prefix.rstrip('.')}: {error}" if prefix else str(error) for error in errors]
 
 
 @admin.register(Integration)

@@ -10,7 +10,6 @@ from django.http import HttpRequest
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from orchestration import authorization
-from orchestration.api.serializers import validated_retry_params
 from orchestration.exceptions import RunStateConflict, TemporalUnavailable
 from orchestration.models import WorkflowRun
 from orchestration.services.runs import (
@@ -19,6 +18,7 @@ from orchestration.services.runs import (
     workflow_run_retry,
     workflow_run_terminate,
 )
+from orchestration.workflows.registry import get_unit
 
 Status = WorkflowRun.Status
 
@@ -73,7 +73,9 @@ def _terminate(request: HttpRequest, run: WorkflowRun, reason: str) -> Outcome:
 
 
 def _retry(request: HttpRequest, run: WorkflowRun, reason: str) -> Outcome:
-    params = validated_retry_params(run=run, overrides={}, context={"request": request})
+    params = get_unit(run.workflow_type).start_serializer.validated_retry_params(
+        run=run, overrides={}, context={"request": request}
+    )
     new_run = workflow_run_retry(user=request.user, run=run, params=params)
     return Outcome(f"retried as {new_run.workflow_id} ({new_run.get_status_display()}).", new_run)
 

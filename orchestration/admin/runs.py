@@ -33,7 +33,6 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from orchestration import authorization
-from orchestration.api.serializers import WorkflowRunSerializer
 from orchestration.exceptions import DATABASE_ERRORS, TemporalUnavailable
 from orchestration.models import WorkflowRun
 from orchestration.selectors.overview import WINDOWS
@@ -51,8 +50,10 @@ from orchestration.selectors.runs import (
 from orchestration.services.runs import workflow_run_start
 from orchestration.templatetags.console import duration
 from orchestration.temporal.bridge import WorkflowNotFound, get_bridge
+from orchestration.temporal.ui import workflow_ui_url
 from orchestration.workflows.registry import UNITS
 
+from .form_errors import error_text
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, choices_filter
 from .run_actions import ACTION_ERRORS, RUN_ACTIONS, RunAction, actions_for
 from .run_feed import Snapshot, run_feed, server_sent_event
@@ -343,8 +344,9 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
                     try:
                         outcome = action.perform(request, run, reason)
                     except ACTION_ERRORS as failure:
-                        detail = getattr(failure, "detail", failure)
-                        self.message_user(request, f"Run {run}: {detail}", messages.ERROR)
+                        self.message_user(
+                            request, f"Run {run}: {error_text(failure)}", messages.ERROR
+                        )
                     else:
                         outcomes.append(outcome)
                         self.message_user(
@@ -457,13 +459,12 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
         unit = UNITS[workflow_type]
         form = start_form_class(unit)(request.POST or None, request=request)
         if request.method == "POST" and form.is_valid():
-            serializer = form.validated_serializer
             try:
                 run, _ = workflow_run_start(
                     user=request.user,
-                    organization=serializer.validated_data["organization"],
+                    organization=form.cleaned_data["organization"],
                     workflow_type=workflow_type,
-                    params=serializer.params(),
+                    params=form.params,
                 )
             except TemporalUnavailable as error:
                 form.add_error(
@@ -549,7 +550,7 @@ class WorkflowRunAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelA
             "status_html": _status_cell(run),
             "result_json": _json(run.result) if run.result is not None else None,
             "result_tables": UNITS[run.workflow_type].result_tables(run),
-            "temporal_ui_url": WorkflowRunSerializer().get_temporal_ui_url(run),
+            "temporal_ui_url": workflow_ui_url(run.workflow_id),
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

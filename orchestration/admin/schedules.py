@@ -27,18 +27,10 @@ from orchestration.services.schedules import (
     workflow_schedule_trigger,
     workflow_schedule_update,
 )
+from orchestration.workflows.registry import get_unit
 
+from .form_errors import add_form_errors
 from .mixins import OrganizationScopedMixin
-
-
-def _flatten(errors, prefix: str = "") -> list[str]:
-    """A serializer's nested errors as readable lines."""
-    if isinstance(errors, dict):
-        return [line for key, value in errors.items() for line in _flatten(value, f"{key}: ")]
-    if isinstance(errors, list):
-        return [line for item in errors for line in _flatten(item, prefix)]
-    return [f"{prefix}{errors}"]
-
 
 SETTINGS = ["params", "cron", "interval_seconds", "paused", "overlap", "pause_on_failure"]
 
@@ -81,9 +73,10 @@ class ScheduleForm(forms.ModelForm):
             startable = authorization.startable_organizations(self.request.user)
             self.fields["organization"].queryset = startable.order_by("name")
         if not self.instance._state.adding and "params" in self.fields:
-            from orchestration.api.schedules import params_as_body
-
-            self.initial["params"] = params_as_body(self.instance)
+            schema = get_unit(self.instance.workflow_type).start_serializer
+            self.initial["params"] = schema.params_as_body(
+                organization=self.instance.organization, params=self.instance.params
+            )
 
     def clean(self):
         data = super().clean()
@@ -106,17 +99,12 @@ class ScheduleForm(forms.ModelForm):
         if not isinstance(params, dict):
             self.add_error("params", "A JSON object.")
             return data
-        from orchestration.api.schedules import validated_params
-
         try:
-            data["params"] = validated_params(
-                workflow_type=workflow_type,
-                organization=organization,
-                params=params,
-                context={"request": self.request},
+            data["params"] = get_unit(workflow_type).start_serializer.validated_params(
+                organization=organization, body=params, context={"request": self.request}
             )
         except ApiValidationError as error:
-            self.add_error("params", _flatten(error.detail.get("params", error.detail)))
+            add_form_errors(self, error.detail, field="params")
         return data
 
     def _post_clean(self):

@@ -1,6 +1,7 @@
 """The admin's start pages, generated from each unit's start serializer: one form field per
 serializer field (a nested serializer's fields are named `<parent>__<child>`), the cleaned
-form turned back into the API's request body and validated by the serializer itself."""
+form turned back into the API's request body and validated by the type's input schema, as
+the API validates it (`WorkflowStartSerializer.validated_params`)."""
 
 import functools
 
@@ -16,7 +17,7 @@ from orchestration.models import Client
 from orchestration.workflows.input_schema import OrganizationClientField
 from orchestration.workflows.units import WorkflowUnit
 
-NESTED = "__"
+from .form_errors import NESTED, add_form_errors
 
 
 class ClientChoiceField(forms.ModelChoiceField):
@@ -52,40 +53,27 @@ class WorkflowStartForm(forms.Form):
                     .select_related("organization")
                     .order_by("organization__name", "name")
                 )
-        self.validated_serializer = None
+        self.params: dict | None = None  # the run's input, once valid
 
     def api_data(self) -> dict:
-        """The cleaned form as the API's request body."""
-        return _body(self.unit.start_serializer(), self.cleaned_data)
+        """The cleaned form as the API's request body, less the organization."""
+        return _body(self.unit.start_serializer(), self.cleaned_data, skip={"organization"})
 
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        serializer = self.unit.start_serializer(
-            data=self.api_data(), context={"request": self.request}
-        )
         try:
-            valid = serializer.is_valid()
+            self.params = self.unit.start_serializer.validated_params(
+                organization=cleaned["organization"],
+                body=self.api_data(),
+                context={"request": self.request},
+            )
         except PermissionDenied as denied:
             raise forms.ValidationError(str(denied)) from None
-        if not valid:
-            self._add_api_errors(serializer.errors)
-        else:
-            self.validated_serializer = serializer
+        except serializers.ValidationError as error:
+            add_form_errors(self, error.detail)
         return cleaned
-
-    def _add_api_errors(self, errors: dict, prefix: str = "") -> None:
-        for field, messages in errors.items():
-            if isinstance(messages, dict):
-                self._add_api_errors(messages, prefix=f"{prefix}{field}{NESTED}")
-                continue
-            target = f"{prefix}{field}"
-            label = ""
-            if target not in self.fields:
-                target, label = None, f"{prefix.replace(NESTED, '.')}{field}: "
-            for message in messages:
-                self.add_error(target, f"{label}{message}")
 
 
 @functools.cache
@@ -154,11 +142,18 @@ def form_field(field: serializers.Field, *, required: bool) -> forms.Field:
     )
 
 
-def _body(serializer: serializers.Serializer, cleaned: dict, prefix: str = "") -> dict:
+def _body(
+    serializer: serializers.Serializer,
+    cleaned: dict,
+    prefix: str = "",
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> dict:
     """Cleaned form values in the shape of `serializer`'s body; blank optional values are
     left out, so the serializer's defaults apply."""
     body = {}
     for name, field in serializer.fields.items():
+        if name in skip:
+            continue
         key = f"{prefix}{name}"
         if isinstance(field, serializers.Serializer):
             body[name] = _body(field, cleaned, prefix=f"{key}{NESTED}")
@@ -166,9 +161,7 @@ def _body(serializer: serializers.Serializer, cleaned: dict, prefix: str = "") -
         value = cleaned.get(key)
         if value in (None, "", []) and not field.required:
             continue
-        if isinstance(field, serializers.SlugRelatedField):
-            value = getattr(value, field.slug_field)
-        elif isinstance(field, OrganizationClientField):
+        if isinstance(field, OrganizationClientField):
             value = value.pk
         body[name] = value
     return body

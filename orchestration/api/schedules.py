@@ -138,25 +138,12 @@ def validated_params(
 ) -> dict:
     """`params` validated like a start of `workflow_type` in `organization`: the input to
     store; ValidationError with the errors under `params`."""
-    if "organization" in params:
-        raise ValidationError({"params": {"organization": ["Give it at the top level."]}})
-    start = get_unit(workflow_type).start_serializer(
-        data={**params, "organization": organization.slug}, context=context
-    )
-    if not start.is_valid():
-        raise ValidationError({"params": start.errors})
-    return start.params()
-
-
-def params_as_body(schedule: WorkflowSchedule) -> dict:
-    """The stored input as the start body gives it (what PATCH takes back)."""
-    body = (
-        get_unit(schedule.workflow_type)
-        .start_serializer()
-        .to_representation({**schedule.params, "organization": schedule.organization})
-    )
-    body.pop("organization", None)
-    return dict(body)
+    try:
+        return get_unit(workflow_type).start_serializer.validated_params(
+            organization=organization, body=params, context=context
+        )
+    except ValidationError as error:
+        raise ValidationError({"params": error.detail}) from None
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -223,7 +210,10 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_params(self, schedule: WorkflowSchedule) -> dict:
-        return params_as_body(schedule)
+        # The stored input as the start body gives it (what PATCH takes back).
+        return get_unit(schedule.workflow_type).start_serializer.params_as_body(
+            organization=schedule.organization, params=schedule.params
+        )
 
     def get_url(self, schedule: WorkflowSchedule) -> str:
         return _absolute(self, reverse("schedule-detail", kwargs={"schedule_id": schedule.pk}))

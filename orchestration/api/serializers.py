@@ -1,11 +1,10 @@
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orchestration.models import AuditEvent, WorkflowRun
+from orchestration.temporal.ui import workflow_ui_url
 from orchestration.workflows.input_schema import StrictSerializer
-from orchestration.workflows.registry import get_unit
 
 # Named in the schema's ENUM_NAME_OVERRIDES: a client's status is another `status`.
 RUN_STATUSES = WorkflowRun.Status.choices
@@ -64,8 +63,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
     def get_temporal_ui_url(self, run: WorkflowRun) -> str:
-        base = settings.TEMPORAL_UI_URL.rstrip("/")
-        return f"{base}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows/{run.workflow_id}"
+        return workflow_ui_url(run.workflow_id)
 
 
 class PendingActivitySerializer(serializers.Serializer):
@@ -166,27 +164,3 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False, help_text="temporal_unavailable or conflict")
-
-
-def _merge(base: dict, overrides: dict) -> dict:
-    # Recurses only where the stored start body has an object too, so no deeper than that
-    # body (a few levels) however deep `overrides` is (the JSON parser bounds it anyway).
-    merged = dict(base)
-    for key, value in overrides.items():
-        merged[key] = (
-            _merge(merged[key], value)
-            if isinstance(value, dict) and isinstance(merged.get(key), dict)
-            else value
-        )
-    return merged
-
-
-def validated_retry_params(*, run: WorkflowRun, overrides: dict, context: dict) -> dict:
-    """A retry's input: the run's input as its start body, with `overrides` (in the body's
-    shape) applied, validated again by the type's start serializer. Raises ValidationError
-    with field errors."""
-    serializer_class = get_unit(run.workflow_type).start_serializer
-    body = serializer_class().to_representation({**run.input, "organization": run.organization})
-    start = serializer_class(data=_merge(body, overrides), context=context)
-    start.is_valid(raise_exception=True)
-    return start.params()

@@ -25,7 +25,7 @@ from orchestration.services.runs import (
     workflow_run_terminate,
 )
 from orchestration.temporal.bridge import get_bridge
-from orchestration.workflows.registry import UNITS
+from orchestration.workflows.registry import UNITS, get_unit
 from orchestration.workflows.units import WorkflowUnit
 
 from . import serializers as s
@@ -219,7 +219,7 @@ class WorkflowRunRetryView(RunQuerysetMixin, generics.GenericAPIView):
         run = self.get_object()
         body = s.RetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        params = s.validated_retry_params(
+        params = get_unit(run.workflow_type).start_serializer.validated_retry_params(
             run=run,
             overrides=body.validated_data["overrides"],
             context=self.get_serializer_context(),

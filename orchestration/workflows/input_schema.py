@@ -1,7 +1,12 @@
 """A workflow type's input schema: the start serializer every way of starting a run
 validates with (the REST API, the admin's start page, schedules, retries with overrides).
 Its validated data, less the organization, is the run's input as stored and as the type's
-input dataclass holds it."""
+input dataclass holds it.
+
+The REST API and the admin both translate through it (docs/architecture.md: the admin does
+not import the API): a body less its organization to the input to store
+(`validated_params`), a stored input back to that body (`params_as_body`), and a run's input
+with a retry's overrides to a new input (`validated_retry_params`)."""
 
 from django.db.models import Q
 from rest_framework import serializers
@@ -9,6 +14,7 @@ from rest_framework import serializers
 from accounts.models import Organization
 from orchestration import authorization
 from orchestration.contract.definition import WorkflowDefinition
+from orchestration.models import WorkflowRun
 
 
 class StrictSerializer(serializers.Serializer):
@@ -99,3 +105,45 @@ class WorkflowStartSerializer(StrictSerializer):
             return found
 
         return names(cls()) - {"organization"}
+
+    @classmethod
+    def validated_params(cls, *, organization: Organization, body: dict, context: dict) -> dict:
+        """`body`, a start body less its organization, validated as a start in `organization`
+        by `context["request"]`'s user: the run's input to store. Raises ValidationError with
+        the field errors, nested as the body is."""
+        if "organization" in body:
+            raise serializers.ValidationError({"organization": ["Give it at the top level."]})
+        start = cls(data={**body, "organization": organization.slug}, context=context)
+        start.is_valid(raise_exception=True)
+        return start.params()
+
+    @classmethod
+    def params_as_body(cls, *, organization: Organization, params: dict) -> dict:
+        """A stored input as the start body gives it, less the organization: what
+        `validated_params` takes back."""
+        body = cls().to_representation({**params, "organization": organization})
+        body.pop("organization", None)
+        return dict(body)
+
+    @classmethod
+    def validated_retry_params(cls, *, run: WorkflowRun, overrides: dict, context: dict) -> dict:
+        """A retry's input: `run`'s input as its start body, with `overrides` (in the body's
+        shape, less the organization: a retry runs in the run's) applied, validated again.
+        Raises ValidationError with field errors."""
+        body = cls.params_as_body(organization=run.organization, params=run.input)
+        return cls.validated_params(
+            organization=run.organization, body=_merge(body, overrides), context=context
+        )
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    # Recurses only where the stored start body has an object too, so no deeper than that
+    # body (a few levels) however deep `overrides` is (the JSON parser bounds it anyway).
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
