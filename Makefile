@@ -85,8 +85,9 @@ bench-training: install
 
 # The determinism guard's fixtures: a real history of every workflow type in every scenario
 # (tests/histories/<type>/<scenario>.json), replayed by tests/temporal/test_replay.py.
+# Every type's histories, or only those named: make record-histories TYPES="client-offboarding"
 record-histories: install
-	@$(PY) tests/histories/record.py
+	@$(PY) tests/histories/record.py $(TYPES)
 
 # The web server's CPU cost of 50 run pages following their runs live.
 bench-live-pages: install

@@ -91,12 +91,15 @@ class WriteLock:
             self.process.wait(10)
 
 
-def start_worker(address: str, task_queue: str, reconcile_interval: float = 0) -> subprocess.Popen:
+def start_worker(
+    address: str, task_queue: str, reconcile_interval: float = 0, env: dict | None = None
+) -> subprocess.Popen:
     """`manage.py run_temporal_worker` in its own process; with a `reconcile_interval`, it
     keeps the task queue's reconcile schedule as a deployed worker does (the caller deletes
-    it: `reconcile_schedule_delete`)."""
+    it: `reconcile_schedule_delete`). `env` adds to its environment."""
     env = {
         **os.environ,
+        **(env or {}),
         "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
         "DATABASE_URL": suite_database_url(),
         "TEMPORAL_ADDRESS": address,
@@ -155,7 +158,9 @@ class WebServer:
     """uvicorn on omnify.asgi in its own process, started as `make run` starts it, on the
     test database and the given Temporal server and task queue."""
 
-    def __init__(self, *, temporal_address: str, task_queue: str, log: Path) -> None:
+    def __init__(
+        self, *, temporal_address: str, task_queue: str, log: Path, env: dict | None = None
+    ) -> None:
         from orchestration.management.commands.run_console import web_command
         from orchestration.temporal.devserver import free_port
 
@@ -163,6 +168,7 @@ class WebServer:
         self.url = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
+            **(env or {}),
             "DJANGO_SETTINGS_MODULE": "omnify.settings.test",
             "DATABASE_URL": suite_database_url(),
             "TEMPORAL_ADDRESS": temporal_address,
@@ -221,6 +227,30 @@ def retrained_model(organization, kind: str, **params):
         params=params,
         heartbeat=lambda *progress: None,
     )
+
+
+def sample_params(workflow_type: str, organization, client, tag: str) -> dict:
+    """Params for a run of `workflow_type` in `organization` on `client`, from its unit's
+    samples, with what such a run needs made first: the active EYES models it names (trained
+    for real when missing) and, for a run that consumes its client, a client of its own."""
+    from orchestration.models import Client, Integration, ModelVersion
+    from orchestration.workflows.registry import UNITS
+
+    samples = UNITS[workflow_type].samples
+    for kind in samples.needs_models:
+        if not ModelVersion.objects.filter(
+            organization=organization, kind=kind, active=True
+        ).exists():
+            retrained_model(organization, kind)
+    if samples.own_client:
+        client = Client.objects.create(
+            organization=organization,
+            name=f"Leaving ({tag})",
+            email=f"leaving+{tag}@example.com",
+            status=Client.Status.ACTIVE,
+        )
+        Integration.objects.create(client=client, platform="ga4")
+    return samples.params(client.pk, tag)
 
 
 def stream_events(client, url: str, **follow):

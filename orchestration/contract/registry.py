@@ -6,9 +6,15 @@ below the units (models' choices, policies, authorization, services) reads a typ
 `get_definition`. The Django half of each unit (`<type>/unit.py`) is loaded from the same list
 by `orchestration.workflows.registry`, a layer above the services it calls."""
 
+import os
 from importlib import import_module
 
 from .definition import WorkflowDefinition
+
+# A deployment's own workflow types, without editing the console: packages laid out like the
+# console's units, comma-separated, importable by the web, worker and command processes alike
+# (README "Adding a workflow type").
+EXTRA_PACKAGES_VARIABLE = "OMNIFY_EXTRA_WORKFLOW_PACKAGES"
 
 PACKAGES: tuple[str, ...] = (
     "orchestration.workflows.client_onboarding",
@@ -16,6 +22,9 @@ PACKAGES: tuple[str, ...] = (
     "orchestration.workflows.eyes_retrain",
     "orchestration.workflows.retention_campaign",
     "orchestration.workflows.client_offboarding",
+    *filter(
+        None, (name.strip() for name in os.environ.get(EXTRA_PACKAGES_VARIABLE, "").split(","))
+    ),
 )
 
 

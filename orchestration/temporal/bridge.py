@@ -1,4 +1,4 @@
-"""The one owner of this process's Temporal client (ARCHITECTURE.md rule 9).
+"""The one owner of this process's Temporal client (docs/architecture.md, rule 8).
 
 A daemon thread runs a persistent asyncio loop that holds one connected `Client`. Sync code
 (views, admin, commands) submits coroutines to it and waits with a timeout. The thread and

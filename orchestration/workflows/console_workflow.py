@@ -235,7 +235,7 @@ class ConsoleWorkflow(Generic[In, R]):
                 steps_done=list(self._steps_done),
                 result=result,
                 error=error,
-                started_at=workflow.info().start_time.isoformat(),
+                started_at=workflow.info().workflow_start_time.isoformat(),
             ),
             start_to_close_timeout=timedelta(seconds=REPORT_TIMEOUT_SECONDS),
             retry_policy=RetryPolicy(maximum_attempts=REPORT_MAXIMUM_ATTEMPTS),

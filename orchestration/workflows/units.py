@@ -8,6 +8,7 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Model
 from temporalio import activity, workflow
@@ -40,12 +41,30 @@ class ResultTable:
     rows: list[tuple]
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed as itself: units are cache keys
+class Samples:
+    """A run of this type that tests, recorded histories and benchmarks make without knowing
+    the type: adding a type adds its samples, not edits to them (README "Adding a workflow
+    type")."""
+
+    # The run's params (what its input schema validates, less the organization) for a run on
+    # the client with this id; `tag` differs from run to run, for what must be unique.
+    params: Callable[[int, str], dict]
+    # What each step's activity returns, for workflow tests whose activities are fakes.
+    results: dict[str, Any]
+    # The kinds of active EYES model a run needs in its organization.
+    needs_models: tuple[str, ...] = ()
+    # A run consumes its client (offboarding): each sample run gets a client of its own.
+    own_client: bool = False
+
+
 @dataclass(frozen=True)
 class WorkflowUnit:
     definition: WorkflowDefinition
     workflow: type
     activities: tuple[Callable, ...]
     start_serializer: type[WorkflowStartSerializer]
+    samples: Samples
     # The platform records a run created or touched, in one query.
     records: Callable[[Model], list[RunRecord]] = lambda run: []
     # The run's result as small tables for the run page (above its raw JSON); no query.
@@ -83,6 +102,7 @@ class WorkflowUnit:
         found += _workflow_problems(self.workflow, definition)
         found += _activity_problems(self.activities, definition)
         found += _serializer_problems(self.start_serializer, definition)
+        found += _samples_problems(self.samples, definition)
         if self.permission not in {codename for codename, _ in ORGANIZATION_PERMISSIONS}:
             found.append(
                 f"definition: the permission {self.permission!r} is not an organization permission"
@@ -144,4 +164,24 @@ def _serializer_problems(serializer: type, definition: WorkflowDefinition) -> li
         found.append(f"start_serializer: doesn't fill the input fields {missing}")
     if extra := sorted(filled - set(fields)):
         found.append(f"start_serializer: fills {extra}, which the input doesn't have")
+    return found
+
+
+def _samples_problems(samples: Samples, definition: WorkflowDefinition) -> list[str]:
+    if not isinstance(samples, Samples):
+        return ["samples: not a Samples"]
+    steps = {step.name: step for step in definition.steps}
+    found = []
+    if missing := sorted(set(steps) - set(samples.results)):
+        found.append(f"samples: no result for the steps {missing}")
+    if extra := sorted(set(samples.results) - set(steps)):
+        found.append(f"samples: results for {extra}, which are not steps")
+    for name, result in samples.results.items():
+        expected = steps[name].result if name in steps else None
+        if isinstance(expected, type) and not isinstance(result, expected):
+            found.append(f"samples: the result of {name} is not a {expected.__name__}")
+    try:
+        definition.input(run="", organization_id=0, policy=None, **samples.params(0, "check"))
+    except TypeError as error:
+        found.append(f"samples: the params don't make a {definition.input.__name__}: {error}")
     return found

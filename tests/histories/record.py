@@ -26,8 +26,9 @@ isn't part of it. A scenario that doesn't end as expected within 60 s writes not
 the script exit non-zero, naming it. Logs (the recorder's, the dev server's) go to
 var/record-histories/.
 
-A new workflow type needs its input in `INPUTS` below; recording fails naming a type without
-one. Record only the new type (`record.py client-offboarding`) to leave the other fixtures as
+Each run's input comes from its unit's samples (`tests.support.sample_params`), so a new
+workflow type needs nothing here. Record only the new type (`make record-histories
+TYPES=client-offboarding`, or `record.py client-offboarding`) to leave the other fixtures as
 they are.
 """
 
@@ -92,53 +93,6 @@ class Demo:
     user: Any
     client: Any  # acme's demo client, with GA4 and HubSpot integrations and synced records
     scenario: str
-
-
-# The run input (the start serializer's validated data, less the organization) of each
-# workflow type. One entry per registered type.
-INPUTS: dict[str, Callable[[Demo], dict]] = {
-    "client-onboarding": lambda demo: {
-        "name": f"Initech ({demo.scenario})",
-        "email": f"ops+{demo.scenario}@initech.example",
-        "platforms": ["ga4", "hubspot"],
-    },
-    "platform-sync": lambda demo: {"client_id": demo.client.pk, "platform": "ga4"},
-    "eyes-retrain": lambda demo: {"model": "churn", "params": {"epochs": 20, "clusters": 4}},
-    "retention-campaign": lambda demo: _campaign_input(demo),
-    "client-offboarding": lambda demo: {"client_id": _leaving_client(demo).pk},
-}
-
-
-def _campaign_input(demo: Demo) -> dict:
-    """A campaign scored by the organization's active churn model, trained first if missing."""
-    from orchestration.models import ModelVersion
-    from tests.support import retrained_model
-
-    if not ModelVersion.objects.filter(
-        organization=demo.organization, kind="churn", active=True
-    ).exists():
-        retrained_model(demo.organization, "churn")
-    return {
-        "name": f"Win-back ({demo.scenario})",
-        "channel": "email",
-        "min_churn_risk": 0.6,
-        "segment": None,
-        "dry_run": False,
-    }
-
-
-def _leaving_client(demo: Demo):
-    """A client of its own for each scenario: a client is offboarded once."""
-    from orchestration.models import Client, Integration
-
-    client = Client.objects.create(
-        organization=demo.organization,
-        name=f"Leaving ({demo.scenario})",
-        email=f"leaving+{demo.scenario}@example.com",
-        status=Client.Status.ACTIVE,
-    )
-    Integration.objects.create(client=client, platform="ga4")
-    return client
 
 
 class RecordingFailed(Exception):
@@ -340,7 +294,9 @@ def record(workers: WorkerLoop, scenario: Scenario, demo: Demo) -> float:
     from orchestration.services.runs import workflow_run_cancel, workflow_run_start
 
     expected = EXPECTED[scenario.name]
-    params = INPUTS[scenario.workflow_type](demo)
+    from tests.support import sample_params
+
+    params = sample_params(scenario.workflow_type, demo.organization, demo.client, demo.scenario)
     workers.start(scenario)
     try:
         began = time.monotonic()
@@ -416,15 +372,7 @@ def selected_types(requested: list[str]) -> list[str]:
         raise RecordingFailed(
             f"Not registered workflow types: {', '.join(unknown)} (registered: {', '.join(UNITS)})."
         )
-    types = requested or list(UNITS)
-    missing = [name for name in types if name not in INPUTS]
-    if missing:
-        raise RecordingFailed(
-            "No input to record the workflow type "
-            + ", ".join(repr(name) for name in missing)
-            + " with: add an entry to INPUTS in tests/histories/record.py."
-        )
-    return types
+    return requested or list(UNITS)
 
 
 def demo_data(scenario: str) -> Demo:

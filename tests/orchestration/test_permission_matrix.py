@@ -6,34 +6,33 @@ on a task queue no worker polls, so they stay RUNNING until the test ends."""
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
+from accounts.roles import ROLE_PERMISSIONS, Role
 from orchestration.models import AuditEvent, WorkflowRun
 from orchestration.workflows.registry import UNITS
+from tests.support import sample_params
 
 pytestmark = pytest.mark.temporal
 BASE = "/api/temporal/workflows"
 ROLES = ["acme-viewer", "acme-operator", "acme-manager", "acme-admin", "globex-manager", None]
 
-START_BODIES = {
-    "client-onboarding": lambda demo: {
-        "organization": "acme",
-        "client": {"name": "New", "email": "new@example.com", "platforms": ["ga4"]},
-    },
-    "platform-sync": lambda demo: {"organization": "acme", "client": demo.pk, "platform": "ga4"},
-    "eyes-retrain": lambda demo: {"organization": "acme", "model": "churn"},
-    "retention-campaign": lambda demo: {
-        "organization": "acme",
-        "name": "W",
-        "channel": "email",
-        "min_churn_risk": 0.5,
-    },
-    "client-offboarding": lambda demo: {"organization": "acme", "client": demo.pk},
-}
 STANDARD = {"acme-operator": 202, "acme-manager": 202, "acme-admin": 202}
 SENSITIVE = {"acme-manager": 202, "acme-admin": 202}
 
 
-def test_the_matrix_covers_every_registered_type():
-    assert set(START_BODIES) == set(UNITS)
+def start_body(workflow_type: str, demo) -> dict:
+    """A start body of the type in acme, from its unit's samples (every registered type)."""
+    params = sample_params(workflow_type, demo.organization, demo, "matrix")
+    serializer = UNITS[workflow_type].start_serializer
+    return {
+        "organization": "acme",
+        **serializer.params_as_body(organization=demo.organization, params=params),
+    }
+
+
+def starters(workflow_type: str) -> dict:
+    """acme's roles that hold the type's permission (its definition's), with the 202 each gets."""
+    permission = UNITS[workflow_type].permission
+    return {f"acme-{role}": 202 for role in Role if permission in ROLE_PERMISSIONS[role]}
 
 
 def expected(allowed: dict, role: str | None, *, refused: int = 403, other_org: int = 403) -> int:
@@ -54,9 +53,9 @@ def idle_queue(live, settings):
 def running(idle_queue, api, demo_client, churn_model):
     """A RUNNING acme run of each workflow type, started through the API by acme-admin."""
     runs = {}
-    for workflow_type, body in START_BODIES.items():
+    for workflow_type in UNITS:
         response = api("acme-admin").post(
-            f"{BASE}/{workflow_type}", body(demo_client), format="json"
+            f"{BASE}/{workflow_type}", start_body(workflow_type, demo_client), format="json"
         )
         assert response.status_code == 202
         runs[workflow_type] = WorkflowRun.objects.get(workflow_id=response.json()["workflow_id"])
@@ -71,11 +70,11 @@ def snapshot():
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("workflow_type", list(START_BODIES))
+@pytest.mark.parametrize("workflow_type", list(UNITS))
 def test_start(idle_queue, api, demo_client, churn_model, role, workflow_type):
-    allowed = STANDARD if workflow_type in ("client-onboarding", "platform-sync") else SENSITIVE
+    allowed = starters(workflow_type)
+    body = start_body(workflow_type, demo_client)
     before = snapshot()
-    body = START_BODIES[workflow_type](demo_client)
     response = api(role).post(f"{BASE}/{workflow_type}", body, format="json")
     # Another organization is a field error, as one that doesn't exist would be.
     assert response.status_code == expected(allowed, role, other_org=400)
@@ -86,7 +85,7 @@ def test_start(idle_queue, api, demo_client, churn_model, role, workflow_type):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("workflow_type", ["platform-sync", "eyes-retrain"])
 def test_cancel(running, api, role, workflow_type):
-    allowed = STANDARD if workflow_type == "platform-sync" else SENSITIVE
+    allowed = starters(workflow_type)
     run = running[workflow_type]
     before = snapshot()
     response = api(role).post(f"{BASE}/{run.workflow_id}/cancel")

@@ -3,6 +3,7 @@ refused at registration, naming what is missing."""
 
 import dataclasses
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,13 @@ from temporalio import workflow
 from accounts.roles import RUN_STANDARD_WORKFLOWS
 from orchestration.admin.start_forms import start_form_class
 from orchestration.contract.definition import Step, WorkflowDefinition, WorkflowInput
+from orchestration.contract.registry import DEFINITIONS, PACKAGES
 from orchestration.workflows.activity import console_activity
 from orchestration.workflows.catalog import readme_with_catalog
 from orchestration.workflows.console_workflow import ConsoleWorkflow
 from orchestration.workflows.input_schema import WorkflowStartSerializer
 from orchestration.workflows.registry import UNITS, register
-from orchestration.workflows.units import WorkflowUnit
+from orchestration.workflows.units import Samples, WorkflowUnit
 
 
 # --- a small complete unit, then the same unit with one part broken at a time -------------
@@ -78,6 +80,10 @@ def ping_unit(**changes) -> WorkflowUnit:
         "workflow": PingWorkflow,
         "activities": (ping,),
         "start_serializer": _start_serializer(message=serializers.CharField()),
+        "samples": Samples(
+            params=lambda client_id, tag: {"message": tag},
+            results={"ping_for_the_registry_test": PingResult(echoed="hi")},
+        ),
         **changes,
     }
     return WorkflowUnit(**parts)
@@ -124,6 +130,28 @@ def test_a_complete_unit_registers():
             "definition: the permission 'fly' is not an organization permission",
         ),
         (
+            {"samples": Samples(params=lambda client_id, tag: {}, results={})},
+            "samples: no result for the steps ['ping_for_the_registry_test']",
+        ),
+        (
+            {
+                "samples": Samples(
+                    params=lambda client_id, tag: {"message": tag},
+                    results={"ping_for_the_registry_test": "hi"},
+                )
+            },
+            "samples: the result of ping_for_the_registry_test is not a PingResult",
+        ),
+        (
+            {
+                "samples": Samples(
+                    params=lambda client_id, tag: {"text": tag},
+                    results={"ping_for_the_registry_test": PingResult(echoed="hi")},
+                )
+            },
+            "samples: the params don't make a PingInput",
+        ),
+        (
             {"definition": dataclasses.replace(PING_DEFINITION, description="")},
             "definition: a label and a description are needed",
         ),
@@ -164,13 +192,11 @@ def test_every_registered_unit_is_whole(name):
 
 
 def test_the_registry_lists_the_types_in_one_place():
-    assert list(UNITS) == [
-        "client-onboarding",
-        "platform-sync",
-        "eyes-retrain",
-        "retention-campaign",
-        "client-offboarding",
-    ]
+    # One line per type (contract.registry.PACKAGES): the definitions and the units are
+    # loaded from it, in its order.
+    assert list(UNITS) == list(DEFINITIONS)
+    assert [unit.definition for unit in UNITS.values()] == list(DEFINITIONS.values())
+    assert [import_module(f"{package}.unit").UNIT.name for package in PACKAGES] == list(UNITS)
 
 
 def test_the_readme_tables_are_the_registrys():

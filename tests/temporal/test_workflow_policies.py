@@ -45,7 +45,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from orchestration.contract.definition import WorkflowInput, WorkflowPolicy
+from orchestration.contract.definition import Step, WorkflowInput, WorkflowPolicy
 from orchestration.contract.protocol import (
     INTERRUPTED_ERROR_TYPE,
     REPORT_RUN_STATUS,
@@ -64,6 +64,7 @@ from orchestration.workflows.retention_campaign.definition import (
     CampaignResult,
     RetentionCampaignInput,
 )
+from orchestration.workflows.units import activity_name
 
 # The registry's types and steps by constant-like names, so the scenarios read as before.
 WorkflowType = StrEnum("WorkflowType", {name.upper().replace("-", "_"): name for name in UNITS})
@@ -195,7 +196,9 @@ class Fakes:
         return [attempt for attempt in self.attempts if attempt.activity == name]
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [
+        """The fakes written here, and for every other registered step one that answers its
+        unit's sample result (a new type's steps are covered without editing this file)."""
+        written = [
             self.validate_client_data,
             self.setup_client_integrations,
             self.create_client_dashboard,
@@ -207,6 +210,24 @@ class Fakes:
             self.archive_client_dashboard,
             self.report_run_status,
         ]
+        names = {activity_name(fn) for fn in written}
+        return written + [
+            self._sample_fake(step, unit.samples.results[step.name])
+            for unit in UNITS.values()
+            for step in unit.definition.steps
+            if step.name not in names
+        ]
+
+    def _sample_fake(self, step: Step, result: Any) -> Callable[..., Any]:
+        """An activity under `step`'s name that records its attempt and returns `result`."""
+
+        async def fake(arg):
+            await self._attempt(step.name, arg)
+            return result
+
+        # The SDK decodes the argument and encodes the result by these types.
+        fake.__annotations__ = {"arg": step.arg, "return": step.result}
+        return activity.defn(name=step.name)(fake)
 
     async def _attempt(self, name: str, arg: Any) -> None:
         number = activity.info().attempt
@@ -325,53 +346,22 @@ class Case:
     build: Callable[[str, WorkflowPolicy], WorkflowInput]
 
 
-CASES = {
-    WorkflowType.CLIENT_ONBOARDING: Case(
-        WorkflowType.CLIENT_ONBOARDING,
-        Activity.VALIDATE_CLIENT_DATA,
-        lambda run, policy: ClientOnboardingInput(
-            run=run,
+def _case(workflow_type: WorkflowType) -> Case:
+    """A run of the type as its unit's samples make one (on the fakes' client)."""
+    unit = UNITS[workflow_type]
+    return Case(
+        workflow_type,
+        Activity(unit.definition.steps[0].name),
+        lambda run, policy: unit.definition.build_input(
+            run_pk=run,
             organization_id=1,
             policy=policy,
-            name="Acme",
-            email="ops@acme.test",
-            platforms=["ga4", "hubspot"],
+            params=unit.samples.params(CLIENT_ID, "policies"),
         ),
-    ),
-    WorkflowType.PLATFORM_SYNC: Case(
-        WorkflowType.PLATFORM_SYNC,
-        Activity.SYNC_PLATFORM_DATA,
-        lambda run, policy: PlatformSyncInput(
-            run=run, organization_id=1, policy=policy, client_id=CLIENT_ID, platform="ga4"
-        ),
-    ),
-    WorkflowType.EYES_RETRAIN: Case(
-        WorkflowType.EYES_RETRAIN,
-        Activity.RETRAIN_EYES_MODEL,
-        lambda run, policy: EyesRetrainInput(
-            run=run, organization_id=1, policy=policy, model="churn"
-        ),
-    ),
-    WorkflowType.RETENTION_CAMPAIGN: Case(
-        WorkflowType.RETENTION_CAMPAIGN,
-        Activity.CREATE_RETENTION_CAMPAIGN,
-        lambda run, policy: RetentionCampaignInput(
-            run=run,
-            organization_id=1,
-            policy=policy,
-            name="Win back",
-            channel="email",
-            min_churn_risk=0.7,
-        ),
-    ),
-    WorkflowType.CLIENT_OFFBOARDING: Case(
-        WorkflowType.CLIENT_OFFBOARDING,
-        Activity.REVOKE_CLIENT_INTEGRATIONS,
-        lambda run, policy: ClientOffboardingInput(
-            run=run, organization_id=1, policy=policy, client_id=CLIENT_ID
-        ),
-    ),
-}
+    )
+
+
+CASES = {workflow_type: _case(workflow_type) for workflow_type in WorkflowType}
 ALL_TYPES = list(CASES)
 
 
@@ -609,19 +599,25 @@ def test_validation_error_is_attempted_once(time_skipping, workflow_type, non_re
 
 
 # --- the execution timeout -------------------------------------------------------------------
-# The step that hangs. Client onboarding's first step can't show its 20-minute execution
-# timeout: three 5-minute attempts of validate_client_data fail the run at ~15 minutes. Its
-# second step (3 x 10 minutes) outlasts it.
+# The step that hangs: the first whose attempts outlast the execution timeout. Client
+# onboarding's first step can't show its 20-minute execution timeout: three 5-minute attempts
+# of validate_client_data fail the run at ~15 minutes. Its second step (3 x 10 minutes)
+# outlasts it.
+def _stuck_step(policy: WorkflowPolicy) -> Activity | None:
+    for step in policy.activities:
+        if step.start_to_close_seconds * policy.maximum_attempts > policy.execution_timeout_seconds:
+            return Activity(step.activity)
+    return None
+
+
 STUCK_STEP = {
-    WorkflowType.CLIENT_ONBOARDING: Activity.SETUP_CLIENT_INTEGRATIONS,
-    WorkflowType.PLATFORM_SYNC: Activity.SYNC_PLATFORM_DATA,
-    WorkflowType.EYES_RETRAIN: Activity.RETRAIN_EYES_MODEL,
-    WorkflowType.RETENTION_CAMPAIGN: Activity.CREATE_RETENTION_CAMPAIGN,
-    WorkflowType.CLIENT_OFFBOARDING: Activity.ERASE_CLIENT_RECORDS,
+    workflow_type: stuck
+    for workflow_type in WorkflowType
+    if (stuck := _stuck_step(POLICIES[workflow_type])) is not None
 }
 
 
-@pytest.mark.parametrize("workflow_type", ALL_TYPES)
+@pytest.mark.parametrize("workflow_type", list(STUCK_STEP))
 def test_stuck_workflow_times_out_at_its_execution_timeout(time_skipping, workflow_type):
     policy = POLICIES[workflow_type]
     stuck = STUCK_STEP[workflow_type]
@@ -964,5 +960,6 @@ def test_an_ordinary_failure_still_fails_the_run(time_skipping):
     assert fakes.reports[-1].status == "FAILED"
 
 
-def test_every_registered_type_has_a_case():
-    assert set(CASES) == set(STUCK_STEP) == set(UNITS)
+def test_every_registered_step_has_a_fake():
+    steps = {step.name for unit in UNITS.values() for step in unit.definition.steps}
+    assert steps <= {activity_name(fn) for fn in Fakes(None).activities()}

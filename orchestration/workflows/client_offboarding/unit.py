@@ -3,10 +3,10 @@ from rest_framework import serializers
 
 from orchestration.models import Client, WorkflowRun
 from orchestration.workflows.input_schema import OrganizationClientField, WorkflowStartSerializer
-from orchestration.workflows.units import RunRecord, WorkflowUnit
+from orchestration.workflows.units import RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
-from .definition import DEFINITION
+from .definition import DEFINITION, Erasure
 from .workflow import ClientOffboardingWorkflow
 
 
@@ -38,10 +38,22 @@ def records(run: WorkflowRun) -> list[RunRecord]:
     return [RunRecord("client", client, client.get_status_display())] if client else []
 
 
+SAMPLES = Samples(
+    params=lambda client_id, tag: {"client_id": client_id},
+    results={
+        "revoke_client_integrations": ["ga4"],
+        "erase_client_records": Erasure(records_erased=7, campaign_members_removed=1),
+        "archive_client_dashboard": True,
+    },
+    own_client=True,
+)
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=ClientOffboardingWorkflow,
     activities=ACTIVITIES,
     start_serializer=ClientOffboardingStartSerializer,
+    samples=SAMPLES,
     records=records,
 )

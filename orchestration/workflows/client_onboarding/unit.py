@@ -3,7 +3,7 @@ from rest_framework import serializers
 from orchestration.contract.vocabulary import Platform
 from orchestration.models import Client, WorkflowRun
 from orchestration.workflows.input_schema import StrictSerializer, WorkflowStartSerializer
-from orchestration.workflows.units import RunRecord, WorkflowUnit
+from orchestration.workflows.units import RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION
@@ -36,10 +36,25 @@ def records(run: WorkflowRun) -> list[RunRecord]:
     return [RunRecord("client", client, f"dashboard: {dashboard}" if dashboard else "")]
 
 
+SAMPLES = Samples(
+    params=lambda client_id, tag: {
+        "name": f"Initech ({tag})",
+        "email": f"ops+{tag}@initech.example",
+        "platforms": ["ga4", "hubspot"],
+    },
+    results={
+        "validate_client_data": 101,
+        "setup_client_integrations": ["ga4-integration", "hubspot-integration"],
+        "create_client_dashboard": 202,
+    },
+)
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=ClientOnboardingWorkflow,
     activities=ACTIVITIES,
     start_serializer=ClientOnboardingStartSerializer,
+    samples=SAMPLES,
     records=records,
 )

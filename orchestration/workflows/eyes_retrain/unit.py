@@ -3,10 +3,10 @@ from rest_framework import serializers
 from orchestration.contract.vocabulary import EyesModel
 from orchestration.models import ModelVersion, WorkflowRun
 from orchestration.workflows.input_schema import StrictSerializer, WorkflowStartSerializer
-from orchestration.workflows.units import RunRecord, WorkflowUnit
+from orchestration.workflows.units import RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
-from .definition import DEFINITION
+from .definition import DEFINITION, RetrainResult
 from .workflow import EyesRetrainWorkflow
 
 
@@ -36,10 +36,21 @@ def records(run: WorkflowRun) -> list[RunRecord]:
     return [RunRecord("model version", version, "active" if version.active else "not active")]
 
 
+SAMPLES = Samples(
+    params=lambda client_id, tag: {"model": "churn", "params": {"epochs": 20}},
+    results={
+        "retrain_eyes_model": RetrainResult(
+            model_version_id=3, model="churn", version=2, training_rows=90, metrics={}
+        )
+    },
+)
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=EyesRetrainWorkflow,
     activities=ACTIVITIES,
     start_serializer=EyesRetrainStartSerializer,
+    samples=SAMPLES,
     records=records,
 )

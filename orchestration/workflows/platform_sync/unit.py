@@ -3,10 +3,10 @@ from rest_framework import serializers
 from orchestration.contract.vocabulary import Platform
 from orchestration.models import Client, Integration, WorkflowRun
 from orchestration.workflows.input_schema import OrganizationClientField, WorkflowStartSerializer
-from orchestration.workflows.units import ResultTable, RunRecord, WorkflowUnit
+from orchestration.workflows.units import ResultTable, RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
-from .definition import DEFINITION
+from .definition import DEFINITION, SyncResult
 from .workflow import PlatformSyncWorkflow
 
 
@@ -79,11 +79,18 @@ def result_tables(run: WorkflowRun) -> list[ResultTable]:
     ]
 
 
+SAMPLES = Samples(
+    params=lambda client_id, tag: {"client_id": client_id, "platform": "ga4", "full": False},
+    results={"sync_platform_data": SyncResult(client_id=101, platform="ga4", records=5, created=5)},
+)
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=PlatformSyncWorkflow,
     activities=ACTIVITIES,
     start_serializer=PlatformSyncStartSerializer,
+    samples=SAMPLES,
     records=records,
     result_tables=result_tables,
 )

@@ -6,10 +6,10 @@ from orchestration.models import Campaign, WorkflowRun
 from orchestration.platform.services import CampaignModelError, retention_campaign_models
 from orchestration.workflows.eyes_retrain.unit import EyesParamsSerializer
 from orchestration.workflows.input_schema import WorkflowStartSerializer
-from orchestration.workflows.units import ResultTable, RunRecord, WorkflowUnit
+from orchestration.workflows.units import ResultTable, RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
-from .definition import DEFINITION
+from .definition import DEFINITION, CampaignResult
 from .workflow import RetentionCampaignWorkflow
 
 EITHER = "Give either min_churn_risk or segment."
@@ -114,11 +114,29 @@ def result_tables(run: WorkflowRun) -> list[ResultTable]:
     return [summary, ResultTable("Churn risk distribution", ["churn risk", "customers"], rows)]
 
 
+SAMPLES = Samples(
+    params=lambda client_id, tag: {
+        "name": f"Win-back ({tag})",
+        "channel": "email",
+        "min_churn_risk": 0.6,
+        "segment": None,
+        "dry_run": False,
+    },
+    results={
+        "create_retention_campaign": CampaignResult(
+            campaign_id=9, audience_size=42, scored_with_model_version=2
+        )
+    },
+    needs_models=("churn",),
+)
+
+
 UNIT = WorkflowUnit(
     definition=DEFINITION,
     workflow=RetentionCampaignWorkflow,
     activities=ACTIVITIES,
     start_serializer=RetentionCampaignStartSerializer,
+    samples=SAMPLES,
     records=records,
     result_tables=result_tables,
 )
