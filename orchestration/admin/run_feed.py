@@ -23,7 +23,8 @@ from django.db import DatabaseError, close_old_connections
 from django.template.loader import render_to_string
 
 from orchestration.models import WorkflowRun
-from orchestration.selectors.run_cockpit import RunCockpit, live_version, run_cockpit
+
+from .cockpit import RunCockpit, live_version, run_cockpit
 
 logger = logging.getLogger(__name__)
 

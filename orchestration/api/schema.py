@@ -10,6 +10,8 @@ from drf_spectacular.plumbing import force_instance, is_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from .serializers import ErrorSerializer
+
 # Fields a form (urlencoded or multipart) can't carry.
 NESTED_FIELDS = (serializers.Serializer, serializers.DictField, serializers.ListField)
 
@@ -33,7 +35,7 @@ class ConsoleAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
-        self.resolve_serializer(_error_serializer(), "response")  # the Error component
+        self.resolve_serializer(ErrorSerializer, "response")  # the Error component
         responses = operation.setdefault("responses", {})
         common = {
             "400": _error(
@@ -77,12 +79,6 @@ class ConsoleAutoSchema(AutoSchema):
         ):
             return [media_type for media_type in parsers if media_type == "application/json"]
         return parsers
-
-
-def _error_serializer():
-    from .serializers import ErrorSerializer
-
-    return ErrorSerializer
 
 
 class StrictSerializerExtension(OpenApiSerializerExtension):

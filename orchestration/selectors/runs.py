@@ -67,3 +67,16 @@ def run_filter_choices(user, field: str) -> list[tuple[object, str]]:
     if field == "actor":
         return [(name, name) for name in users.values_list("username", flat=True)]
     return [(member.pk, str(member)) for member in users]
+
+
+def visible_run(*, user, pk) -> WorkflowRun | None:
+    """The run `pk` if `user` may see runs of its organization, else None: the same answer as
+    looking it up in `workflow_run_list(user=user)`, for the run page's stream (when it opens
+    and when it checks its viewer again): the run by its key, and the permission from what
+    the user holds where (`authorization.may_view`)."""
+    run = (
+        WorkflowRun.objects.select_related("organization", "started_by", "cancel_requested_by")
+        .filter(pk=pk)
+        .first()
+    )
+    return run if run is not None and authorization.may_view(user, run) else None

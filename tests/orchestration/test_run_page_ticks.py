@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
-from orchestration.admin import run_feed, runs
+from orchestration.admin import cockpit as run_cockpit
+from orchestration.admin import run_feed, run_page
 from orchestration.models import WorkflowRun
-from orchestration.selectors import run_cockpit
 from orchestration.services.memberships import membership_remove
 from tests.support import follow_stream, stream_events
 
@@ -178,7 +178,7 @@ def test_the_stream_opens_nothing_to_strangers(client, users, orgs, bridge):
 
 
 def test_a_viewer_whose_role_is_removed_stops_being_fed(client, users, orgs, bridge, monkeypatch):
-    monkeypatch.setattr(runs, "STREAM_RECHECK_SECONDS", 0)
+    monkeypatch.setattr(run_page, "STREAM_RECHECK_SECONDS", 0)
     run = running_run(orgs["acme"])
     viewer = users["acme-viewer"]
     client.force_login(viewer)
@@ -195,7 +195,7 @@ def test_a_viewer_whose_role_is_removed_stops_being_fed(client, users, orgs, bri
 def test_a_viewer_who_logged_out_stops_being_fed(client, users, orgs, bridge, monkeypatch):
     from django.contrib.sessions.models import Session
 
-    monkeypatch.setattr(runs, "STREAM_RECHECK_SECONDS", 0)
+    monkeypatch.setattr(run_page, "STREAM_RECHECK_SECONDS", 0)
     run = running_run(orgs["acme"])
     client.force_login(users["acme-viewer"])
 
@@ -247,8 +247,7 @@ def test_a_tick_reads_the_run_in_one_query(users, orgs, bridge):
 def test_the_streams_lookup_sees_what_the_run_list_sees(users, orgs, django_user_model):
     from django.contrib.auth.models import AnonymousUser
 
-    from orchestration.selectors.run_cockpit import visible_run
-    from orchestration.selectors.runs import workflow_run_list
+    from orchestration.selectors.runs import visible_run, workflow_run_list
 
     runs = [running_run(orgs["acme"]), running_run(orgs["globex"])]
     someone = django_user_model.objects.create_user("no-role", is_staff=True)

@@ -1,5 +1,5 @@
-"""What a run's page shows about the run as it happens: its steps, the current activity's
-attempt, failures and latest heartbeat, and a readable timeline.
+"""The run page's cockpit: what it shows about the run as it happens: its steps, the current
+activity's attempt, failures and latest heartbeat, and a readable timeline.
 
 The row says which step a run is on; only Temporal knows attempts, heartbeat details and
 timings. Temporal is asked for the open run page only, at most once a second per run for the
@@ -20,7 +20,6 @@ from django.core.cache import caches
 from django.utils import timezone
 from django.utils.connection import ConnectionProxy
 
-from orchestration import authorization
 from orchestration.exceptions import TemporalUnavailable
 from orchestration.models import WorkflowRun
 from orchestration.services.policies import workflow_policy
@@ -82,19 +81,6 @@ def _shared(key: str, ttl: float, fetch: Callable[[], Any]) -> Any:
                 hit = ("error", str(error) or "Temporal has no such execution.")
             cache.set(key, hit, ttl)
     return hit
-
-
-def visible_run(*, user, pk) -> WorkflowRun | None:
-    """The run `pk` if `user` may see runs of its organization, else None: the same answer as
-    looking it up in `workflow_run_list(user=user)`, for the run page's stream (when it opens
-    and when it checks its viewer again): the run by its key, and the permission from what
-    the user holds where (`authorization.may_view`)."""
-    run = (
-        WorkflowRun.objects.select_related("organization", "started_by", "cancel_requested_by")
-        .filter(pk=pk)
-        .first()
-    )
-    return run if run is not None and authorization.may_view(user, run) else None
 
 
 def _fingerprint(run: WorkflowRun) -> str:
