@@ -35,7 +35,7 @@ def role_groups_to_user_permissions(apps, schema_editor):
 
 
 # Forward, only the table: converting the per-user role permissions to role groups is done by
-# accounts.role_sync's post_migrate handler, which runs after every `migrate`. One code path (the
+# orchestration.role_groups' post_migrate handler, which runs after every `migrate`. One code path (the
 # sync that also applies a changed role map) instead of a copy on historical models; until it
 # runs, members keep their per-user permissions, so no one loses access in between.
 class Migration(migrations.Migration):
