@@ -4,7 +4,7 @@
 #
 #   docker build -t ghcr.io/omnify/console:0.1.0 .
 #
-# Configuration comes from the environment at run time (README.md, "Configuration");
+# Configuration comes from the environment at run time (docs/operations.md, "Configuration");
 # nothing secret is baked in.
 
 # --- builder: the dependencies in a virtualenv ------------------------------------------------

@@ -206,7 +206,7 @@ class IntegrationSettingsForm(forms.ModelForm):
             "The connector's settings as JSON; left-out settings take their defaults. "
             "For http-json: <code>url</code>, <code>page_size</code>, <code>cursor_param</code>, "
             "<code>limit_param</code>, <code>records_path</code>, <code>next_cursor_path</code>, "
-            "<code>fields</code>, <code>timeout_seconds</code> (README: Connectors)."
+            "<code>fields</code>, <code>timeout_seconds</code> (docs/connectors.md)."
         ),
     )
     credentials_header = forms.CharField(

@@ -56,7 +56,7 @@ class IntegrationSettingsSerializer(serializers.Serializer):
 
     connector = serializers.ChoiceField(choices=connector_choices())
     config = serializers.JSONField(
-        help_text="The connector's settings (see README: Connectors). Replaces the old ones."
+        help_text="The connector's settings (see docs/connectors.md). Replaces the old ones."
     )
     credentials = CredentialsSerializer(allow_null=True)
 

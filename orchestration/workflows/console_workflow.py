@@ -26,7 +26,7 @@ Signals: none; cancellation is Temporal's own cancel request.
 
 Changing what a workflow does changes the commands it issues; histories recorded before the
 change (running workflows, tests/histories/) would no longer replay. Guard such changes with
-`workflow.patched`, as `_activity` does below (README: "Changing a workflow").
+`workflow.patched`, as `_activity` does below (docs/development.md).
 """
 
 import asyncio

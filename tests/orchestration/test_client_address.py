@@ -139,7 +139,7 @@ SECOND_PROCESS = textwrap.dedent(
     setup_test_environment()
     status = Client().post("/api/auth/token", {}).status_code
     print(status, flush=True)
-    os._exit(0)  # temporalio's exit trap (README)
+    os._exit(0)  # temporalio's exit trap (docs/testing.md)
     """
 )
 
