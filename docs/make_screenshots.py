@@ -86,9 +86,10 @@ def take(base: str, retrain_id: str) -> None:
         page.wait_for_selector("#result_list")
         page.screenshot(path=str(DOCS / "run-list.png"), full_page=True)
         log("docs/run-list.png")
-        page.locator(
-            "#result_list a", has_text=retrain_id.removeprefix("eyes-retrain-")[:8]
-        ).click()
+        # The list shows a run by its type and the start of its uuid, the workflow id's end
+        # (`<type>-<organization id>-<uuid>`).
+        short_id = retrain_id.split("-")[-5][:8]
+        page.locator("#result_list a", has_text=short_id).click()
         page.wait_for_function(
             "document.querySelector('.heartbeat-details')?.textContent.includes('epoch')",
             timeout=30_000,
