@@ -16,11 +16,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+# Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own. The
+# README's walkthroughs (tests/test_readme_walkthroughs.py) run curl, as a user pasting them does.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Chromium for the browser tests (apt)..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium && command -v curl; } >/dev/null 2>&1 || { \
+		echo "Installing Chromium and curl for the browser and README tests (apt)..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium curl >/dev/null; }
 
 run: install
 	@$(PY) manage.py migrate --noinput -v 0
