@@ -375,6 +375,8 @@ class IntegrationAdmin(PlatformRecordAdmin):
         run = WorkflowRun.objects.filter(pk=sync.get("run")).only("workflow_id").first()
         rows = [
             ("state", sync.get("state", "")),
+            *([("error", sync["error"])] if sync.get("error") else []),
+            ("at", sync.get("at") or "-"),
             ("full resync", "yes" if sync.get("full") else "no, continued from the cursor"),
             ("pages", sync.get("pages", 0)),
             ("records fetched", sync.get("fetched", 0)),

@@ -11,7 +11,8 @@ A finished sync leaves its numbers and the cursor the next sync continues from o
 integration (`cursor`, `last_sync`); `full=True` starts from the beginning instead. The
 cursor to continue from is the last one the source returned, or, when the last page came
 without one, the cursor that page was read with (the next sync reads it again: new records
-appended there are found, and upserts make the repeat harmless).
+appended there are found, and upserts make the repeat harmless). A sync that fails leaves
+`last_sync` saying so: state "failed", the connector's message and when (`at`).
 """
 
 import dataclasses
@@ -23,13 +24,20 @@ from django.utils import timezone
 
 from orchestration.models import Integration, SyncedRecord
 
-from .connectors import ConnectorFailure, Page, Record, SyncTarget, connector_for
+from .connectors import (
+    ConnectorFailure,
+    ConnectorUnavailable,
+    Page,
+    Record,
+    SyncTarget,
+    connector_for,
+)
 from .connectors.base import RECORD_VALUES
 from .credentials import CredentialsUnreadable, credentials_open
 from .errors import DataValidationError
 from .services import Heartbeat
 
-RUNNING, COMPLETED = "running", "completed"
+RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
 # What a sync writes over when a record is seen again: everything the source says.
 UPDATED_FIELDS = [*RECORD_VALUES, "synced_at"]
 
@@ -45,6 +53,7 @@ class SyncProgress:
     created: int = 0
     updated: int = 0
     state: str = RUNNING
+    error: str = ""  # why a failed sync stopped (the connector's message)
 
     def checkpoint(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -101,17 +110,25 @@ def platform_records_sync(
         progress = _begin(integration, run_pk, full)
     elif progress.state == COMPLETED:
         return _outcome(integration, progress)  # a retry after the sync had finished
+    else:
+        progress = dataclasses.replace(progress, state=RUNNING, error="")
     heartbeat(_progress_line(progress), progress.checkpoint())
-    connector = _connector(integration)
     try:
-        while True:
-            page = _read(connector, progress)
-            progress = _commit_page(integration, progress, page)
-            heartbeat(_progress_line(progress), progress.checkpoint())
-            if page.next_cursor is None:
-                break
-    finally:
-        connector.close()
+        connector = _connector(integration)
+        try:
+            while True:
+                page = _read(connector, progress)
+                progress = _commit_page(integration, progress, page)
+                heartbeat(_progress_line(progress), progress.checkpoint())
+                if page.next_cursor is None:
+                    break
+        finally:
+            connector.close()
+    except (DataValidationError, ConnectorUnavailable) as failure:  # ConnectorFailure is one
+        # The integration says so, when and why, rather than "running" for ever; a retry of
+        # the run resumes from the pages it committed all the same.
+        _save_progress(integration, dataclasses.replace(progress, state=FAILED, error=str(failure)))
+        raise
     progress = dataclasses.replace(progress, state=COMPLETED)
     with transaction.atomic():
         integration.cursor = progress.cursor or ""

@@ -4,10 +4,12 @@ clear failures for other answers and malformed pages, credentials sealed at rest
 only as the header, and a sync that continues from its cursor, resumes its own progress and
 counts what it created and updated."""
 
+import io
 import json
 import uuid
 
 import pytest
+from django.core.management import call_command
 
 from orchestration.models import Client, Integration, SyncedRecord, WorkflowRun
 from orchestration.platform.connectors import (
@@ -317,6 +319,47 @@ def test_a_retried_sync_resumes_after_its_last_committed_page(source_client, org
     assert stored(source_client) == expected(served)
 
 
+def test_a_failed_sync_says_so_when_and_why(source_client):
+    with PagedSource(source_records(25), faults={"c10": ["404"]}) as source:
+        integration = http_integration(source_client, source.url)
+        with pytest.raises(ConnectorFailure):
+            sync(integration)
+    integration.refresh_from_db()
+    assert integration.last_sync["state"] == "failed"
+    assert integration.last_sync["error"] == (
+        "Page 2 (cursor c10): the source answered 404; not retrying."
+    )
+    assert integration.last_sync["at"]
+    assert integration.last_synced_at is None  # it never finished
+    assert integration.last_sync["pages"] == 1  # what it committed stays
+
+
+def test_an_unreachable_source_is_named_by_its_host(source_client):
+    integration = http_integration(source_client, "http://127.0.0.1:9/customers")  # no one there
+    with pytest.raises(ConnectorUnavailable):
+        sync(integration)
+    integration.refresh_from_db()
+    assert integration.last_sync["state"] == "failed"
+    assert "ConnectError reaching 127.0.0.1:9 after 6 tries" in integration.last_sync["error"]
+
+
+def test_a_sync_retried_after_a_failure_finishes_as_completed(source_client, orgs):
+    run = WorkflowRun.objects.create(
+        organization=orgs["acme"],
+        workflow_type="platform-sync",
+        workflow_id=f"platform-sync-{orgs['acme'].pk}-{uuid.uuid4()}",
+    )
+    served = source_records(25)
+    with PagedSource(served, faults={"c10": ["404"]}) as source:
+        integration = http_integration(source_client, source.url)
+        with pytest.raises(ConnectorFailure):
+            sync(integration, run_pk=str(run.pk))
+        outcome, _ = sync(integration, run_pk=str(run.pk))
+    integration.refresh_from_db()
+    assert (integration.last_sync["state"], integration.last_sync["error"]) == ("completed", "")
+    assert outcome.records == 25
+
+
 def test_overlapping_syncs_of_one_integration_both_finish_with_the_sources_records(
     source_client, orgs
 ):
@@ -363,3 +406,20 @@ def test_the_demo_connector_pages_through_its_configured_volume(source_client):
     again, _ = sync(integration, full=True)
     assert (again.progress.created, again.progress.updated) == (0, 450)
     assert stored(source_client) == before
+
+
+def test_seeding_never_depends_on_a_real_source(db):
+    """`make run` seeds on every start: a demo integration pointed at a source that can't be
+    reached must not stop it (it did: ConnectorUnavailable, then `make: *** [run] Error 1`)."""
+    call_command("seed_demo", stdout=io.StringIO())
+    integration = Integration.objects.get(client__email="demo@acme.example", platform="hubspot")
+    integration.connector = "http-json"
+    integration.config = {"url": "http://127.0.0.1:9/customers"}
+    integration.save()
+    records = SyncedRecord.objects.count()
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    assert "acme: the demo client's hubspot integration reads 'http-json' now" in output.getvalue()
+    assert SyncedRecord.objects.count() == records
+    integration.refresh_from_db()
+    assert integration.connector == "http-json"

@@ -7,6 +7,7 @@ from django.db import transaction
 from accounts.models import Organization
 from accounts.roles import Role
 from orchestration.models import Client, Integration
+from orchestration.platform.connectors import DEFAULT_CONNECTOR
 from orchestration.platform.sync import platform_records_sync
 from orchestration.services.memberships import membership_set_role
 
@@ -56,17 +57,24 @@ class Command(BaseCommand):
                 defaults={"name": f"{organization.name} demo client", "status": "active"},
             )
             for platform in DEMO_PLATFORMS:
-                Integration.objects.get_or_create(client=client, platform=platform)
+                integration, _ = Integration.objects.get_or_create(client=client, platform=platform)
+                if integration.connector != DEFAULT_CONNECTOR:  # demo: local, nothing to reach
+                    # Someone pointed it at a real source: seeding (every `make run`) must not
+                    # depend on that source being reachable, nor overwrite what it synced.
+                    self.stdout.write(
+                        f"{slug}: the demo client's {platform} integration reads "
+                        f"{integration.connector!r} now; left as it is"
+                    )
+                    continue
                 records = platform_records_sync(
                     organization_id=organization.pk,
                     client_id=client.pk,
                     platform=platform,
                     heartbeat=lambda *progress: None,
                 ).records
-            self.stdout.write(
-                f"{slug}: demo client id {client.pk} with {records} records per platform "
-                f"({', '.join(DEMO_PLATFORMS)})"
-            )
+                self.stdout.write(
+                    f"{slug}: demo client id {client.pk} with {records} {platform} records"
+                )
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Logins: admin (superuser), "

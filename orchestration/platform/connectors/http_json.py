@@ -246,6 +246,11 @@ class HttpJsonConnector:
         values["external_id"] = values.pop("id")
         return Record(**values)
 
+    def _host(self) -> str:
+        """The source's host (and port), for messages: never the URL's user or password."""
+        url = urlsplit(self.config["url"])
+        return f"{url.hostname}:{url.port}" if url.port else str(url.hostname)
+
     def _get(self, cursor: str | None) -> Any:
         """The page's JSON document, after the retries the answers allow."""
         config = self.config
@@ -257,7 +262,7 @@ class HttpJsonConnector:
             try:
                 response, body = self._request(params)
             except httpx.TransportError as error:
-                retry = _Retry(f"{type(error).__name__} reaching the source", backoff)
+                retry = _Retry(f"{type(error).__name__} reaching {self._host()}", backoff)
             else:
                 retry = _retry_for(response, backoff)
                 if retry is None:
