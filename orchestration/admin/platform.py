@@ -5,7 +5,7 @@ import json
 from collections.abc import Iterable
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
 from django.db.models import Model
 from django.http import Http404
@@ -329,7 +329,16 @@ class IntegrationAdmin(PlatformRecordAdmin):
         return self.view_fields
 
     def save_model(self, request, obj, form, change):
-        integration_settings_save(user=request.user, integration=obj, settings=form.settings)
+        saved = integration_settings_save(
+            user=request.user, integration=obj, settings=form.settings
+        )
+        if saved.records_removed:
+            self.message_user(
+                request,
+                f"{saved.records_removed} records of the previous connector were removed: the "
+                "next sync reads the new source from the beginning.",
+                messages.WARNING,
+            )
 
     def construct_change_message(self, request, form, formsets, add=False):
         # Never the credential, not even that its field changed: the audit event says what.

@@ -8,6 +8,7 @@ configuration starts the next sync from the beginning (the old cursor means noth
 new source)."""
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,7 +17,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from orchestration import authorization
-from orchestration.models import Integration
+from orchestration.models import Integration, SyncedRecord
 from orchestration.services.audit import AuditAction, audit_event_record
 
 from .connectors import config_validated, connector_choices, connector_type
@@ -85,11 +86,24 @@ def may_configure(user: AbstractBaseUser, integration: Integration) -> bool:
     return authorization.may_configure_integrations(user, integration.client.organization)
 
 
+@dataclass(frozen=True)
+class SettingsSaved:
+    integration: Integration
+    # The previous connector's records of the client's platform, removed with the switch.
+    records_removed: int
+
+
 def integration_settings_save(
     *, user: AbstractBaseUser, integration: Integration, settings: dict[str, Any]
-) -> Integration:
+) -> SettingsSaved:
     """Apply validated `settings` (IntegrationSettingsSerializer's data) with an audit event
-    in the same transaction. The event names the header, never the credential."""
+    in the same transaction. The event names the header, never the credential.
+
+    A client's customers from a platform are the records of the source its integration reads,
+    never a mix of two: switching the connector removes the previous one's records of that
+    client and platform in the same transaction (the next sync reads the new source from the
+    beginning), and the event counts them. The same connector with other settings keeps them:
+    the next sync reads the source again and updates them in place."""
     if not may_configure(user, integration):
         raise PermissionDenied("Configuring integrations needs the manager or admin role.")
     with transaction.atomic():
@@ -100,6 +114,11 @@ def integration_settings_save(
             locked.connector,
             locked.config,
         )
+        records_removed = 0
+        if settings["connector"] != locked.connector:
+            records_removed, _ = SyncedRecord.objects.filter(
+                client_id=locked.client_id, platform=locked.platform
+            ).delete()
         locked.connector, locked.config = settings["connector"], settings["config"]
         if source_changed:
             locked.cursor = ""
@@ -128,6 +147,7 @@ def integration_settings_save(
                 "credentials": credentials,
                 "credentials_header": locked.credentials_header or None,
                 "cursor_reset": source_changed,
+                "records_removed": records_removed,
             },
         )
-    return locked
+    return SettingsSaved(locked, records_removed)

@@ -4,8 +4,9 @@ the credential is never shown back."""
 
 import pytest
 
-from orchestration.models import AuditEvent, Client, Integration
+from orchestration.models import AuditEvent, Client, Integration, SyncedRecord
 from orchestration.platform.credentials import credentials_open
+from orchestration.platform.sync import platform_records_sync
 
 SECRET = "Bearer admin-form-secret"
 
@@ -90,3 +91,17 @@ def test_a_viewer_sees_the_integration_read_only(client, users, integration):
 def test_another_organizations_integration_is_not_found(client, users, integration):
     client.force_login(users["globex-manager"])
     assert client.get(page(integration)).status_code == 404
+
+
+def test_switching_the_connector_says_what_it_removed(client, users, integration):
+    platform_records_sync(
+        organization_id=integration.client.organization_id,
+        client_id=integration.client_id,
+        platform=integration.platform,
+        heartbeat=lambda *progress: None,
+    )
+    client.force_login(users["acme-manager"])
+    saved = client.post(page(integration), form(), follow=True)
+    messages = [str(message) for message in saved.context["messages"]]
+    assert "200 records of the previous connector were removed" in " ".join(messages)
+    assert not SyncedRecord.objects.filter(client=integration.client).exists()

@@ -6,8 +6,10 @@ import logging
 
 import pytest
 
-from orchestration.models import AuditEvent, Client, Integration
+from orchestration.models import AuditEvent, Client, Integration, SyncedRecord
 from orchestration.platform.credentials import credentials_open
+from orchestration.platform.sync import platform_records_sync
+from tests.paged_source import PagedSource, source_records
 
 SECRET = "Bearer very-secret-token"
 HTTP_JSON = {
@@ -132,3 +134,60 @@ def test_the_platform_endpoints_are_in_the_schema(api):
     paths = api("acme-viewer").get("/api/schema", HTTP_ACCEPT="application/json").json()["paths"]
     assert {"get", "patch"} <= set(paths["/api/platform/integrations/{id}"])
     assert "/api/platform/clients" in paths and "/api/platform/clients/{id}" in paths
+
+
+def test_a_switched_connector_leaves_no_records_of_the_old_source_among_the_new(
+    api, integration, orgs
+):
+    """Switching the demo integration to another source used to keep the demo's 200
+    customers beside the new source's (450 where the source had 250)."""
+    platform_records_sync(
+        organization_id=orgs["acme"].pk,
+        client_id=integration.client_id,
+        platform=integration.platform,
+        heartbeat=lambda *progress: None,
+        full=True,  # the fixture's cursor is at the demo's end
+    )
+    assert SyncedRecord.objects.filter(client=integration.client).count() == 200
+    other = SyncedRecord.objects.create(
+        client=integration.client,
+        platform="ga4",
+        external_id="ga4-1",
+        email="x@y.example",
+        sessions=1,
+        spend=0,
+        days_since_last_activity=1,
+        support_tickets=0,
+        churned=False,
+    )
+    served = source_records(25)
+    with PagedSource(served) as source:
+        config = {"url": source.url, "page_size": 10}
+        answer = api("acme-manager").patch(
+            url(integration), {"connector": "http-json", "config": config}, format="json"
+        )
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["records"] == 0
+        event = AuditEvent.objects.get(action="integration.configure")
+        assert event.payload["records_removed"] == 200
+        outcome = platform_records_sync(
+            organization_id=orgs["acme"].pk,
+            client_id=integration.client_id,
+            platform=integration.platform,
+            heartbeat=lambda *progress: None,
+        )
+    assert outcome.records == 25
+    assert set(
+        SyncedRecord.objects.filter(client=integration.client, platform="hubspot").values_list(
+            "external_id", flat=True
+        )
+    ) == {record["id"] for record in served}
+    assert SyncedRecord.objects.filter(pk=other.pk).exists()  # another platform's stay
+
+    # The same connector with other settings keeps what it read.
+    kept = api("acme-manager").patch(
+        url(integration), {"config": {**config, "page_size": 20}}, format="json"
+    )
+    assert kept.json()["records"] == 25
+    last = AuditEvent.objects.filter(action="integration.configure").latest("id")
+    assert last.payload["records_removed"] == 0
