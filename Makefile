@@ -44,11 +44,11 @@ serve: install
 	exec $(PY) manage.py run_console --web-server gunicorn
 
 test: install lint browser
-	@exec $(PY) -m pytest
+	@exec $(PY) -m pytest --durations=15
 
 # The same suite on a throwaway PostgreSQL cluster (.ci/with-postgres makes and removes it).
 test-postgres: install browser
-	@exec .ci/with-postgres $(PY) -m pytest
+	@exec .ci/with-postgres $(PY) -m pytest --durations=15
 
 # schemathesis against the API (tests/orchestration/test_api_fuzz.py) with many more examples
 # than `make test` gives it, and a new seed each time unless OMNIFY_FUZZ_SEED is set.
