@@ -10,6 +10,9 @@ from django.contrib.admin.utils import display_for_value
 from django.db.models import Model
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -259,6 +262,12 @@ class IntegrationSettingsForm(forms.ModelForm):
         return data
 
 
+def _moment(text: str | None) -> str:
+    """An ISO 8601 time from a JSON record, as the admin shows times."""
+    moment = parse_datetime(text) if text else None
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "-"
+
+
 @admin.register(Integration)
 class IntegrationAdmin(PlatformRecordAdmin):
     list_display = [
@@ -385,7 +394,7 @@ class IntegrationAdmin(PlatformRecordAdmin):
         rows = [
             ("state", sync.get("state", "")),
             *([("error", sync["error"])] if sync.get("error") else []),
-            ("at", sync.get("at") or "-"),
+            ("at", _moment(sync.get("at"))),
             ("full resync", "yes" if sync.get("full") else "no, continued from the cursor"),
             ("pages", sync.get("pages", 0)),
             ("records fetched", sync.get("fetched", 0)),

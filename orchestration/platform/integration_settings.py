@@ -101,9 +101,10 @@ def integration_settings_save(
 
     A client's customers from a platform are the records of the source its integration reads,
     never a mix of two: switching the connector removes the previous one's records of that
-    client and platform in the same transaction (the next sync reads the new source from the
-    beginning), and the event counts them. The same connector with other settings keeps them:
-    the next sync reads the source again and updates them in place."""
+    client and platform, and what the last sync did and when, in the same transaction (the next
+    sync reads the new source from the beginning), and the event counts them. The same
+    connector with other settings keeps them: the next sync reads the source again and
+    updates them in place."""
     if not may_configure(user, integration):
         raise PermissionDenied("Configuring integrations needs the manager or admin role.")
     with transaction.atomic():
@@ -119,6 +120,8 @@ def integration_settings_save(
             records_removed, _ = SyncedRecord.objects.filter(
                 client_id=locked.client_id, platform=locked.platform
             ).delete()
+            # What the last sync did and when was the previous source's.
+            locked.last_sync, locked.last_synced_at = {}, None
         locked.connector, locked.config = settings["connector"], settings["config"]
         if source_changed:
             locked.cursor = ""
@@ -132,7 +135,15 @@ def integration_settings_save(
         else:
             credentials = "kept"
         locked.save(
-            update_fields=["connector", "config", "credentials", "credentials_header", "cursor"]
+            update_fields=[
+                "connector",
+                "config",
+                "credentials",
+                "credentials_header",
+                "cursor",
+                "last_sync",
+                "last_synced_at",
+            ]
         )
         audit_event_record(
             action=AuditAction.INTEGRATION_CONFIGURE,

@@ -105,3 +105,18 @@ def test_switching_the_connector_says_what_it_removed(client, users, integration
     messages = [str(message) for message in saved.context["messages"]]
     assert "200 records of the previous connector were removed" in " ".join(messages)
     assert not SyncedRecord.objects.filter(client=integration.client).exists()
+
+
+def test_a_failed_sync_shows_as_failed_with_its_reason_and_when(client, users, integration):
+    integration.last_sync = {
+        "state": "failed",
+        "error": "ConnectError reaching 127.0.0.1:9 after 6 tries.",
+        "at": "2026-12-02T18:25:19.715192+00:00",
+        "pages": 0,
+    }
+    integration.save()
+    client.force_login(users["acme-viewer"])
+    shown = client.get(page(integration)).content.decode()
+    assert "<td>failed</td>" in shown
+    assert "ConnectError reaching 127.0.0.1:9 after 6 tries." in shown
+    assert "Dec. 2, 2026" in shown and "18:25:19.715192" not in shown

@@ -168,6 +168,7 @@ def test_a_switched_connector_leaves_no_records_of_the_old_source_among_the_new(
         )
         assert answer.status_code == 200, answer.content
         assert answer.json()["records"] == 0
+        assert (answer.json()["last_sync"], answer.json()["last_synced_at"]) == ({}, None)
         event = AuditEvent.objects.get(action="integration.configure")
         assert event.payload["records_removed"] == 200
         outcome = platform_records_sync(
