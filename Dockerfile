@@ -47,6 +47,20 @@ RUN DJANGO_SECRET_KEY=build-only OMNIFY_VAR_DIR=/tmp/omnify-build \
     && rm -rf /tmp/omnify-build \
     && python -m compileall -q manage.py omnify accounts orchestration
 
+# The Airbyte source connectors, each in a virtualenv of its own under /opt/connectors (about
+# 230 MB each), installed here so that a deployed worker never installs one at run time
+# (OMNIFY_CONNECTOR_INSTALL=0 makes a missing one fail the sync, naming the build argument).
+# CONNECTORS chooses which: `docker build --build-arg CONNECTORS="faker hubspot" .`, or "none"
+# for an image without any (a web-only image). docs/connectors.md lists them.
+ARG CONNECTORS="faker declarative hubspot google-analytics-data-api salesforce tiktok-marketing youtube-analytics"
+ENV OMNIFY_CONNECTORS_DIR=/opt/connectors \
+    OMNIFY_CONNECTOR_INSTALL=0
+RUN if [ "$CONNECTORS" != "none" ]; then \
+        DJANGO_SECRET_KEY=build-only OMNIFY_VAR_DIR=/tmp/omnify-build OMNIFY_CONNECTOR_INSTALL=1 \
+            python manage.py install_connectors $CONNECTORS \
+        && rm -rf /tmp/omnify-build /root/.cache; \
+    fi
+
 USER 10001:10001
 EXPOSE 8000
 CMD ["gunicorn", "-c", "omnify/gunicorn.conf.py", "omnify.asgi:application"]

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run serve test test-postgres fuzz lint format bench bench-start-latency bench-throughput bench-serve bench-live-pages bench-training bench-data bench-lists record-histories screenshots reconcile clean
+.PHONY: install browser connectors run serve test test-postgres fuzz lint format bench bench-start-latency bench-throughput bench-serve bench-live-pages bench-training bench-connectors bench-data bench-lists record-histories screenshots reconcile clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -43,11 +43,17 @@ serve: install
 	$(PY) manage.py seed_demo && \
 	exec $(PY) manage.py run_console --web-server gunicorn
 
-test: install lint browser
+# The Airbyte source connectors the suite runs for real, each in its own virtualenv under
+# var/connectors/; uv's cache (~/.cache/uv) makes a fresh clone's install take seconds.
+TEST_CONNECTORS := faker declarative hubspot
+connectors: install
+	@$(PY) manage.py install_connectors $(TEST_CONNECTORS)
+
+test: install lint browser connectors
 	@exec $(PY) -m pytest --durations=15
 
 # The same suite on a throwaway PostgreSQL cluster (.ci/with-postgres makes and removes it).
-test-postgres: install browser
+test-postgres: install browser connectors
 	@exec .ci/with-postgres $(PY) -m pytest --durations=15
 
 # schemathesis against the API (tests/orchestration/test_api_fuzz.py) with many more examples
@@ -64,7 +70,7 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: bench-start-latency bench-throughput bench-serve bench-lists bench-live-pages bench-training
+bench: bench-start-latency bench-throughput bench-serve bench-lists bench-live-pages bench-training bench-connectors
 
 bench-start-latency: install
 	@$(PY) tests/bench/bench_start_latency.py
@@ -83,6 +89,11 @@ bench-serve: install
 # An onboarding's end-to-end time while two retrains train, against its time alone.
 bench-training: install
 	@$(PY) tests/bench/bench_training_isolation.py
+
+# A million faker records through the console's sync against source-faker alone writing to a
+# file: records/s, their ratio, peak RSS of each side (and at 100,000 records, to show it flat).
+bench-connectors: install
+	@$(PY) tests/bench/bench_connectors.py
 
 # The determinism guard's fixtures: a real history of every workflow type in every scenario
 # (tests/histories/<type>/<scenario>.json), replayed by tests/temporal/test_replay.py.

@@ -1,18 +1,31 @@
 """A real HTTP server serving customer records as a paginated JSON API (the `http-json`
 connector's default shape), for the connector and sync tests.
 
-Records are served in pages of `limit` after an opaque cursor; `faults` scripts answers per
-cursor, consumed one per request: "429" (with Retry-After: 1), "500", "404", "garbage" (not
-JSON) or "slow" (the answer waits until `release()`). Every request is logged with its cursor,
-status, credential header and time, so a test can see what was read and when.
+Records are served in pages of `limit` after an opaque cursor, only those updated in
+[`since`, `until`] when the request says (ISO times; each record has an `updated_at`,
+RECORDS_PER_DAY a day from 2026-01-01, for date-windowed incremental reads), each answer after
+`delay` seconds; `faults` scripts
+answers per cursor, consumed one per request: "429" (with Retry-After: 1), "500", "401",
+"404", "garbage" (not JSON) or "slow" (the answer waits until `release()`). Every request is
+logged with its cursor, window, status, credential header and time, so a test can see what was
+read and when.
 """
 
 import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+RECORDS_PER_DAY = 20
+FIRST_DAY = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def updated_at(index: int) -> str:
+    moment = FIRST_DAY + timedelta(days=index // RECORDS_PER_DAY, minutes=index % RECORDS_PER_DAY)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def source_records(count: int, domain: str = "source.example") -> list[dict]:
@@ -25,6 +38,7 @@ def source_records(count: int, domain: str = "source.example") -> list[dict]:
             "days_since_last_activity": index % 90,
             "support_tickets": index % 4,
             "churned": index % 3 == 0,
+            "updated_at": updated_at(index),
         }
         for index in range(count)
     ]
@@ -33,6 +47,7 @@ def source_records(count: int, domain: str = "source.example") -> list[dict]:
 @dataclass(frozen=True)
 class Request:
     cursor: str | None
+    since: str | None
     limit: int
     status: int
     authorization: str | None
@@ -40,8 +55,14 @@ class Request:
 
 
 class PagedSource:
-    def __init__(self, records: list[dict], faults: dict[str | None, list[str]] | None = None):
+    def __init__(
+        self,
+        records: list[dict],
+        faults: dict[str | None, list[str]] | None = None,
+        delay: float = 0.0,
+    ):
         self.records = records
+        self.delay = delay  # seconds every answer takes, as a remote API's do
         self.faults = {cursor: list(answers) for cursor, answers in (faults or {}).items()}
         self.requests: list[Request] = []
         self.slow_started = threading.Event()
@@ -70,32 +91,44 @@ class PagedSource:
     def cursors(self) -> list[str | None]:
         return [request.cursor for request in self.requests]
 
-    def _page(self, cursor: str | None, limit: int) -> dict:
+    def _page(self, cursor: str | None, limit: int, since: str | None, until: str | None) -> dict:
+        records = [
+            record
+            for record in self.records
+            if (since is None or record["updated_at"] >= since)
+            and (until is None or record["updated_at"] <= until)
+        ]
         start = int(cursor[1:]) if cursor else 0
-        end = min(start + limit, len(self.records))
+        end = min(start + limit, len(records))
         return {
-            "records": self.records[start:end],
-            "next_cursor": f"c{end}" if end < len(self.records) else None,
+            "records": records[start:end],
+            "next_cursor": f"c{end}" if end < len(records) else None,
         }
 
-    def _answer(self, cursor: str | None, limit: int, authorization: str | None):
+    def _answer(self, query: dict[str, str], authorization: str | None):
+        cursor, since, until = query.get("cursor"), query.get("since"), query.get("until")
+        limit = int(query.get("limit", "100"))
         with self._lock:
             scripted = self.faults.get(cursor)
             fault = scripted.pop(0) if scripted else None
         status, headers, body = 200, {"Content-Type": "application/json"}, None
+        time.sleep(self.delay)
         if fault == "slow":
             self.slow_started.set()
             self._released.wait(120)
         elif fault == "429":
             status, headers["Retry-After"] = 429, "1"
-        elif fault in ("500", "404"):
+        elif fault in ("500", "404", "401"):
             status = int(fault)
         elif fault == "garbage":
             body = b"<html>not json</html>"
         if body is None:
-            body = json.dumps(self._page(cursor, limit) if status == 200 else {}).encode()
+            page = self._page(cursor, limit, since, until) if status == 200 else {}
+            body = json.dumps(page).encode()
         with self._lock:
-            self.requests.append(Request(cursor, limit, status, authorization, time.monotonic()))
+            self.requests.append(
+                Request(cursor, since, limit, status, authorization, time.monotonic())
+            )
         return status, headers, body
 
     def _handler(self):
@@ -103,12 +136,10 @@ class PagedSource:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                query = parse_qs(urlparse(self.path).query)
-                cursor = query.get("cursor", [None])[0]
-                limit = int(query.get("limit", ["100"])[0])
-                status, headers, body = source._answer(
-                    cursor, limit, self.headers.get("Authorization")
-                )
+                query = {
+                    name: values[0] for name, values in parse_qs(urlparse(self.path).query).items()
+                }
+                status, headers, body = source._answer(query, self.headers.get("Authorization"))
                 try:
                     self.send_response(status)
                     for name, value in headers.items():

@@ -147,9 +147,10 @@ def test_readme_walkthroughs_run_as_written(web_server, monkeypatch):
     )
 
     # What the prose says besides the claims: the long retrain was training when cancelled and
-    # stored nothing; the dry runs created no campaign; one run for one Idempotency-Key.
+    # stored nothing; the dry runs created no campaign; one run for one Idempotency-Key (the
+    # GA4 sync, the keyed one, the two faker syncs of "Platform connectors" and the webhook's).
     assert re.search(r"\bepoch \d+/\d+\b", stdout), stdout
     assert ModelVersion.objects.filter(kind="churn").count() == 1
     assert Campaign.objects.count() == 1
-    assert WorkflowRun.objects.filter(workflow_type="platform-sync").count() == 2
+    assert WorkflowRun.objects.filter(workflow_type="platform-sync").count() == 5
     assert not ApiToken.objects.filter(user__username="acme-manager").exists()

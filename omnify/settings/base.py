@@ -24,6 +24,14 @@ Environment variables:
   OMNIFY_TOKEN_TTL_DAYS   lifetime of an API token (default 30).
   OMNIFY_LOGIN_FAILURE_LIMIT      failed logins per username and address before a lockout (5).
   OMNIFY_LOGIN_COOLOFF_MINUTES    how long a lockout lasts (default 15).
+  OMNIFY_CONNECTORS_DIR   where each Airbyte source connector gets its own virtualenv
+                          (default var/connectors/).
+  OMNIFY_CONNECTOR_INSTALL        "1" (default) lets the worker install a connector on first
+                          use; "0" refuses (a deployment that installs them at build).
+  OMNIFY_WEBHOOK_DEBOUNCE_SECONDS how long a sync started by a webhook delivery waits for
+                          more deliveries before it reads (default 10).
+  OMNIFY_WEBHOOK_MAX_BYTES        the largest webhook body accepted (default 262144).
+  OMNIFY_WEBHOOK_THROTTLE rate of webhook deliveries per client address (default 1200/minute).
 """
 
 import os
@@ -280,6 +288,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": OMNIFY_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "auth-token": os.environ.get("OMNIFY_TOKEN_THROTTLE", "20/minute"),
+        "webhook": os.environ.get("OMNIFY_WEBHOOK_THROTTLE", "1200/minute"),
     },
 }
 
@@ -314,6 +323,12 @@ TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", "http://127.0.0.1:8233")
 TEMPORAL_PAYLOAD_KEYS = os.environ.get("OMNIFY_PAYLOAD_KEYS", "")
 # /metrics answers a scraper presenting this bearer token; unset, only this machine.
 METRICS_TOKEN = os.environ.get("OMNIFY_METRICS_TOKEN", "")
+# orchestration.platform.airbyte: one virtualenv per pinned source connector.
+OMNIFY_CONNECTORS_DIR = Path(os.environ.get("OMNIFY_CONNECTORS_DIR", VAR_DIR / "connectors"))
+OMNIFY_CONNECTOR_INSTALL = os.environ.get("OMNIFY_CONNECTOR_INSTALL", "1") != "0"
+# orchestration.platform.webhooks: a burst of deliveries makes one sync.
+OMNIFY_WEBHOOK_DEBOUNCE_SECONDS = int(os.environ.get("OMNIFY_WEBHOOK_DEBOUNCE_SECONDS", "10"))
+OMNIFY_WEBHOOK_MAX_BYTES = int(os.environ.get("OMNIFY_WEBHOOK_MAX_BYTES", str(256 * 1024)))
 
 # Content-Security-Policy on every page (django-csp): scripts only from the console itself
 # (the admin's, htmx, console.js, Swagger UI loaded as files: the docs use the split view,

@@ -5,11 +5,14 @@ import json
 from collections.abc import Iterable
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import Http404
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -18,12 +21,19 @@ from django.utils.safestring import SafeString, mark_safe
 
 from orchestration.contract.vocabulary import Platform
 from orchestration.models import Campaign, Client, Integration, ModelVersion, WorkflowRun
+from orchestration.platform.airbyte.sources import source_named
 from orchestration.platform.connectors import connector_choices
+from orchestration.platform.credentials import stored_secrets
+from orchestration.platform.integration_check import NotCheckable, integration_check
 from orchestration.platform.integration_settings import (
     IntegrationSettingsSerializer,
     integration_settings_save,
     manages_integrations_somewhere,
     may_configure,
+)
+from orchestration.platform.webhooks import (
+    integration_webhook_disable,
+    integration_webhook_enable,
 )
 from orchestration.selectors.platform import (
     campaign_audience,
@@ -37,6 +47,7 @@ from orchestration.selectors.platform import (
     with_record_count,
 )
 
+from .connector_form import PREFIX, config_from_settings, setting_fields, setting_initial
 from .form_errors import error_lines
 from .mixins import OrganizationScopedMixin, ReadOnlyAdminMixin, scoped_values_filter
 
@@ -232,15 +243,30 @@ class IntegrationSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         integration = self.instance
+        # An Airbyte connector's settings are fields of their own (declared by
+        # IntegrationAdmin.get_form from its spec); the JSON is for another connector's.
+        self.source = source_named(integration.connector)
         self.initial.update(
             connector=integration.connector,
-            config=integration.config,
+            config={} if self.source else integration.config,
             credentials_header=integration.credentials_header or "Authorization",
         )
+        if self.source:
+            self.initial.update(setting_initial(self.source, integration.config))
+            self.fields["config"].help_text = (
+                "Only when switching to another connector: its settings as JSON (left out, "
+                "its defaults). After saving, its settings show as fields here."
+            )
 
     def clean(self):
         data = super().clean()
-        body = {"connector": data.get("connector"), "config": data.get("config") or {}}
+        keeps_source = self.source is not None and data.get("connector") == self.instance.connector
+        config = (
+            config_from_settings(self.source, data, set(stored_secrets(self.instance)))
+            if keeps_source
+            else data.get("config") or {}
+        )
+        body = {"connector": data.get("connector"), "config": config}
         if data.get("remove_credentials"):
             body["credentials"] = None
         elif data.get("credentials_value"):
@@ -253,6 +279,14 @@ class IntegrationSettingsForm(forms.ModelForm):
         )
         if not serializer.is_valid():
             for field, errors in serializer.errors.items():
+                if field == "config" and keeps_source and isinstance(errors, dict):
+                    for setting, problems in errors.items():
+                        name = PREFIX + str(setting).split("/")[0].split(".")[0]
+                        self.add_error(
+                            name if name in self.fields else None,
+                            error_lines({setting: problems}),
+                        )
+                    continue
                 self.add_error(
                     "credentials_value" if field == "credentials" else field,
                     error_lines(errors),
@@ -328,14 +362,161 @@ class IntegrationAdmin(PlatformRecordAdmin):
         return may_configure(request.user, obj)
 
     def get_fieldsets(self, request, obj=None):
-        if obj is not None and self.has_change_permission(request, obj):
-            return self.fieldsets
-        return [(None, {"fields": self.view_fields})]
+        if obj is None or not self.has_change_permission(request, obj):
+            return [(None, {"fields": self.view_fields})]
+        webhook = ("Webhook", {"fields": ["webhook_controls"]})
+        source = source_named(obj.connector)
+        if source is None:
+            return [*self.fieldsets, webhook]
+        info, (title, connector) = self.fieldsets
+        return [
+            info,
+            (
+                title,
+                {
+                    **connector,
+                    "fields": [
+                        "connector",
+                        "test_connection",
+                        *setting_fields(source),
+                        "config",
+                    ],
+                },
+            ),
+            webhook,
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        source = source_named(obj.connector) if obj is not None else None
+        if source is not None:
+            kwargs["form"] = type(
+                "AirbyteIntegrationSettingsForm", (self.form,), dict(setting_fields(source))
+            )
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and self.has_change_permission(request, obj):
-            return self.info_fields
+            return [*self.info_fields, "test_connection", "webhook_controls"]
         return self.view_fields
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/check/",
+                self.admin_site.admin_view(self.check_view),
+                name="orchestration_integration_check",
+            ),
+            path(
+                "<path:object_id>/webhook/",
+                self.admin_site.admin_view(self.webhook_view),
+                name="orchestration_integration_webhook",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _integration_and_page(self, request, object_id) -> tuple[Integration, str]:
+        """The user's integration (404 if it isn't one) and its page, for the page's buttons
+        (POST only: they submit the page's form, CSRF token included)."""
+        integration = self.get_object(request, object_id)
+        if integration is None:
+            raise Http404
+        return integration, reverse("admin:orchestration_integration_change", args=[integration.pk])
+
+    def check_view(self, request, object_id):
+        """Test connection: the connector's own answer, as a message on the integration's
+        page (POST only; the button submits the page's form here, CSRF token included)."""
+        integration, page = self._integration_and_page(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(page)
+        try:
+            outcome = integration_check(user=request.user, integration=integration)
+        except (PermissionDenied, NotCheckable) as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Test connection {'succeeded' if outcome.succeeded else 'failed'} "
+                f"({outcome.seconds:.1f} s): {outcome.message}",
+                messages.SUCCESS if outcome.succeeded else messages.ERROR,
+            )
+        return HttpResponseRedirect(page)
+
+    def webhook_view(self, request, object_id):
+        """Set up (or remove) the integration's webhook; its address and secret are shown on
+        the page this answers with, and nowhere else (not in a message: those may travel in
+        a cookie)."""
+        integration, page = self._integration_and_page(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(page)
+        try:
+            if request.POST.get("webhook") == "remove":
+                integration_webhook_disable(user=request.user, integration=integration)
+                self.message_user(request, "Webhook removed: its address answers 404 now.")
+                return HttpResponseRedirect(page)
+            scheme = request.POST.get("webhook", "")
+            app_secret = request.POST.get("webhook_app_secret", "") if scheme == "hubspot" else ""
+            enabled = integration_webhook_enable(
+                user=request.user, integration=integration, scheme=scheme, app_secret=app_secret
+            )
+        except (PermissionDenied, ValueError) as refused:
+            self.message_user(request, str(refused).split(": ", 1)[-1], messages.ERROR)
+            return HttpResponseRedirect(page)
+        url = request.build_absolute_uri(
+            reverse("platform-webhook", kwargs={"webhook_id": enabled.webhook_id})
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "integration": integration,
+            "url": url,
+            "scheme": enabled.scheme,
+            "secret": enabled.secret,
+            "back": page,
+            "debounce": settings.OMNIFY_WEBHOOK_DEBOUNCE_SECONDS,
+        }
+        # admin_view marks it never to be cached (no-store).
+        return TemplateResponse(
+            request, "admin/orchestration/integration/webhook_enabled.html", context
+        )
+
+    @admin.display(description="webhook")
+    def webhook_controls(self, integration: Integration) -> SafeString:
+        action = reverse("admin:orchestration_integration_webhook", args=[integration.pk])
+        button = (
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            'formnovalidate name="webhook" value="{}">{}</button>'
+        )
+        state = (
+            format_html("Deliveries accepted, signed the {} way. ", integration.webhook_scheme)
+            if integration.webhook_id
+            else "None: the integration syncs when a run or schedule says so. "
+        )
+        hubspot = format_html(
+            '<input type="password" name="webhook_app_secret" autocomplete="off" '
+            'placeholder="HubSpot app\'s client secret" aria-label="HubSpot app\'s client '
+            'secret"> ' + button,
+            action,
+            "hubspot",
+            "Set up a HubSpot webhook",
+        )
+        return format_html(
+            '{}{} {}{}<div class="help">A source that signs its deliveries tells the console '
+            "something changed; a burst of them makes one sync. The address and secret are "
+            "shown once.</div>",
+            state,
+            format_html(button, action, "omnify", "Set up a webhook"),
+            hubspot,
+            format_html(" " + button, action, "remove", "Remove") if integration.webhook_id else "",
+        )
+
+    @admin.display(description="test connection")
+    def test_connection(self, integration: Integration) -> SafeString:
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            'formnovalidate>Test connection</button> <span class="help">Asks {} whether it '
+            "reaches its source with the saved settings (up to 30 s); save changes first.</span>",
+            reverse("admin:orchestration_integration_check", args=[integration.pk]),
+            integration.connector,
+        )
 
     def save_model(self, request, obj, form, change):
         saved = integration_settings_save(
@@ -373,6 +554,8 @@ class IntegrationAdmin(PlatformRecordAdmin):
     def credentials_state(self, integration: Integration) -> str:
         if not integration.credentials:
             return "none"
+        if source_named(integration.connector) is not None:
+            return "its secret settings, sealed (never shown)"
         return f"set, sent as the {integration.credentials_header} header (value never shown)"
 
     @admin.display(description="last sync")
@@ -398,6 +581,11 @@ class IntegrationAdmin(PlatformRecordAdmin):
             ("full resync", "yes" if sync.get("full") else "no, continued from the cursor"),
             ("pages", sync.get("pages", 0)),
             ("records fetched", sync.get("fetched", 0)),
+            *[
+                (f"… from {stream}", count)
+                for stream, count in (sync.get("streams") or {}).items()
+                if isinstance(count, int)
+            ],
             ("created", sync.get("created", 0)),
             ("updated", sync.get("updated", 0)),
             ("started from cursor", sync.get("started_from") or "the beginning"),

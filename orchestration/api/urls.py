@@ -37,6 +37,21 @@ urlpatterns = [
         platform.IntegrationDetailView.as_view(),
         name="platform-integration",
     ),
+    re_path(
+        r"^platform/integrations/(?P<pk>[0-9]{1,18})/check/?$",
+        platform.IntegrationCheckView.as_view(),
+        name="platform-integration-check",
+    ),
+    re_path(
+        r"^platform/integrations/(?P<pk>[0-9]{1,18})/webhook/?$",
+        platform.IntegrationWebhookView.as_view(),
+        name="platform-integration-webhook",
+    ),
+    re_path(
+        r"^platform/webhooks/(?P<webhook_id>[A-Za-z0-9_-]{1,64})/?$",
+        platform.WebhookDeliveryView.as_view(),
+        name="platform-webhook",
+    ),
     re_path(rf"{WORKFLOWS}/?$", views.WorkflowRunListView.as_view(), name="workflow-list"),
     re_path(rf"{SCHEDULES}/?$", schedules.ScheduleListView.as_view(), name="schedule-list"),
     re_path(

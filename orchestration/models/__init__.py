@@ -6,6 +6,7 @@ from .platform import (
     Dashboard,
     Integration,
     ModelVersion,
+    RawRecord,
     SyncedRecord,
 )
 from .runs import WorkflowRun
@@ -19,6 +20,7 @@ __all__ = [
     "Dashboard",
     "Integration",
     "ModelVersion",
+    "RawRecord",
     "SyncedRecord",
     "WorkflowRun",
     "WorkflowSchedule",

@@ -65,6 +65,13 @@ class Integration(models.Model):
     last_sync = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Webhooks (orchestration.platform.webhooks): the unguessable id in the delivery URL, how
+    # deliveries are signed, the signing secret (sealed as credentials are), and when the
+    # sync collecting the latest burst of deliveries begins.
+    webhook_id = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    webhook_scheme = models.CharField(max_length=16, blank=True, editable=False)
+    webhook_secret = models.TextField(blank=True, editable=False)
+    webhook_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -109,6 +116,31 @@ class SyncedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+
+class RawRecord(models.Model):
+    """One record as an integration's source connector emitted it, before normalization
+    (orchestration.platform.normalization). Personal data: never logged, audited or put
+    into workflow input; it goes with its integration, and with its client's offboarding."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="raw_records"
+    )
+    stream = models.CharField(max_length=200)
+    # The record's primary key in its stream, as JSON (a digest when it has none).
+    key = models.CharField(max_length=255)
+    data = models.JSONField()
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "stream", "key"], name="unique_raw_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}:{self.key}"
 
 
 class ModelVersion(models.Model):

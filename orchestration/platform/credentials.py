@@ -12,6 +12,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from orchestration.temporal.converter import payload_keys
 
+from .airbyte.secrets import Secrets, secrets_joined
+from .airbyte.sources import source_named
+
 VERSION = "v1"
 NONCE_BYTES = 12
 
@@ -51,3 +54,24 @@ def credentials_open(integration_id: int, sealed: str) -> dict[str, str] | None:
             "enter them again."
         ) from None
     return json.loads(plaintext)
+
+
+def stored_secrets(integration) -> Secrets:
+    """An Airbyte connector's sealed secret settings ({} if none, or unreadable)."""
+    try:
+        opened = credentials_open(integration.pk, integration.credentials) or {}
+    except CredentialsUnreadable:
+        return {}
+    secrets = opened.get("secrets")
+    return secrets if isinstance(secrets, dict) else {}
+
+
+def integration_opened(integration) -> tuple[dict, dict[str, str] | None]:
+    """(the configuration the connector gets, the header credentials it sends): an Airbyte
+    connector's secrets joined back into its configuration, or a connector's own header.
+    Raises CredentialsUnreadable when they can't be opened."""
+    opened = credentials_open(integration.pk, integration.credentials)
+    if source_named(integration.connector) is None:
+        return integration.config, opened
+    secrets = (opened or {}).get("secrets") or {}
+    return secrets_joined(integration.config, secrets), None

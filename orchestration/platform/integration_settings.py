@@ -17,11 +17,13 @@ from django.db import transaction
 from rest_framework import serializers
 
 from orchestration import authorization
-from orchestration.models import Integration, SyncedRecord
+from orchestration.models import Integration, RawRecord, SyncedRecord
 from orchestration.services.audit import AuditAction, audit_event_record
 
+from .airbyte.secrets import MissingSecret, secrets_kept, secrets_split
+from .airbyte.sources import source_named
 from .connectors import config_validated, connector_choices, connector_type
-from .credentials import credentials_seal
+from .credentials import credentials_seal, stored_secrets
 
 # RFC 9110 field names are tokens; values must not break the header block.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
@@ -71,6 +73,17 @@ class IntegrationSettingsSerializer(serializers.Serializer):
         except serializers.ValidationError as error:
             raise serializers.ValidationError({"config": error.detail}) from None
         data["connector"] = connector
+        source = source_named(connector)
+        if source is not None:
+            # Its secret settings are sealed apart; MASK keeps the one stored (same connector).
+            data["config"], given = secrets_split(source, data["config"])
+            stored = stored_secrets(integration) if not changes_source else {}
+            try:
+                data["secrets"] = secrets_kept(given, stored)
+            except MissingSecret as missing:
+                raise serializers.ValidationError(
+                    {"config": {str(missing): ["No value is stored for this secret: enter it."]}}
+                ) from None
         if data.get("credentials") and not connector_type(connector).uses_credentials:
             raise serializers.ValidationError(
                 {"credentials": [f"The {connector} connector sends no credentials."]}
@@ -120,12 +133,21 @@ def integration_settings_save(
             records_removed, _ = SyncedRecord.objects.filter(
                 client_id=locked.client_id, platform=locked.platform
             ).delete()
+            # And what it read raw (a source connector's records and the state after them).
+            RawRecord.objects.filter(integration=locked).delete()
             # What the last sync did and when was the previous source's.
             locked.last_sync, locked.last_synced_at = {}, None
         locked.connector, locked.config = settings["connector"], settings["config"]
         if source_changed:
             locked.cursor = ""
-        if "credentials" in settings:
+        if "secrets" in settings:  # an Airbyte connector's secret settings, sealed
+            secrets = settings["secrets"]
+            locked.credentials = (
+                credentials_seal(locked.pk, {"secrets": secrets}) if secrets else ""
+            )
+            locked.credentials_header = ""
+            credentials = f"{len(secrets)} secret settings sealed" if secrets else "none"
+        elif "credentials" in settings:
             given = settings["credentials"]
             locked.credentials = credentials_seal(locked.pk, dict(given)) if given else ""
             locked.credentials_header = given["header"] if given else ""

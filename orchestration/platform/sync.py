@@ -22,24 +22,24 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from orchestration.models import Integration, SyncedRecord
+from orchestration.models import Integration, RawRecord, SyncedRecord
 
 from .connectors import (
     ConnectorFailure,
     ConnectorUnavailable,
     Page,
-    Record,
     SyncTarget,
     connector_for,
+    connector_type,
 )
-from .connectors.base import RECORD_VALUES
-from .credentials import CredentialsUnreadable, credentials_open
+from .connectors.base import SourceRecord
+from .credentials import CredentialsUnreadable, integration_opened
+from .customers import customers_upsert
 from .errors import DataValidationError
+from .normalization import Normalized, customers_normalize, streams_read
 from .services import Heartbeat
 
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
-# What a sync writes over when a record is seen again: everything the source says.
-UPDATED_FIELDS = [*RECORD_VALUES, "synced_at"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class SyncProgress:
     updated: int = 0
     state: str = RUNNING
     error: str = ""  # why a failed sync stopped (the connector's message)
+    # A source connector's records fetched, by stream.
+    streams: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def checkpoint(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -84,6 +86,27 @@ class SyncOutcome:
     records: int  # the client's records from this platform after the sync
 
 
+def platform_records_normalize(
+    *, organization_id: int, client_id: int, platform: str
+) -> Normalized:
+    """Make the client's customers of the platform from the raw records its integration's
+    source connector left (orchestration.platform.normalization)."""
+    return customers_normalize(_integration(organization_id, client_id, platform))
+
+
+def _integration(organization_id: int, client_id: int, platform: str) -> Integration:
+    integration = (
+        Integration.objects.select_related("client")
+        .filter(client_id=client_id, client__organization_id=organization_id, platform=platform)
+        .first()
+    )
+    if integration is None:
+        raise DataValidationError(
+            f"Client {client_id} has no {platform} integration in this organization."
+        )
+    return integration
+
+
 def platform_records_sync(
     *,
     organization_id: int,
@@ -96,15 +119,7 @@ def platform_records_sync(
 ) -> SyncOutcome:
     """Sync the client's `platform` integration through its connector; `run_pk` is the run
     doing it (None for the demo seed), `checkpoint` the last heartbeat's, if any."""
-    integration = (
-        Integration.objects.select_related("client")
-        .filter(client_id=client_id, client__organization_id=organization_id, platform=platform)
-        .first()
-    )
-    if integration is None:
-        raise DataValidationError(
-            f"Client {client_id} has no {platform} integration in this organization."
-        )
+    integration = _integration(organization_id, client_id, platform)
     progress = _resumable(integration, run_pk, SyncProgress.from_checkpoint(checkpoint))
     if progress is None:
         progress = _begin(integration, run_pk, full)
@@ -112,12 +127,16 @@ def platform_records_sync(
         return _outcome(integration, progress)  # a retry after the sync had finished
     else:
         progress = dataclasses.replace(progress, state=RUNNING, error="")
+        if not connector_type(integration.connector).resumes_mid_read:
+            # Its checkpoints can't be read from (faker's restart or stop): read again from
+            # where the sync began; upserts make the second read of a record harmless.
+            progress = dataclasses.replace(progress, cursor=progress.started_from)
     heartbeat(_progress_line(progress), progress.checkpoint())
     try:
         connector = _connector(integration)
         try:
             while True:
-                page = _read(connector, progress)
+                page = _read(connector, progress, heartbeat)
                 progress = _commit_page(integration, progress, page)
                 heartbeat(_progress_line(progress), progress.checkpoint())
                 if page.next_cursor is None:
@@ -164,59 +183,79 @@ def _begin(integration: Integration, run_pk: str | None, full: bool) -> SyncProg
 
 def _connector(integration: Integration):
     try:
-        credentials = credentials_open(integration.pk, integration.credentials)
+        config, credentials = integration_opened(integration)
     except CredentialsUnreadable as error:
         raise DataValidationError(str(error)) from None
     return connector_for(
         integration.connector,
-        config=integration.config,
+        config=config,
         credentials=credentials,
-        target=SyncTarget(client_key=integration.client.email, platform=integration.platform),
+        target=SyncTarget(
+            client_key=integration.client.email,
+            platform=integration.platform,
+            streams=streams_read(integration.connector),
+        ),
     )
 
 
-def _read(connector, progress: SyncProgress) -> Page:
-    where = f"Page {progress.pages + 1} (cursor {progress.cursor or 'none: the first page'})"
+def _read(connector, progress: SyncProgress, heartbeat: Heartbeat) -> Page:
+    cursor = progress.cursor or "none: the first page"
+    # A source connector's state is long JSON and its pages its own: its message says enough.
+    where = f"Page {progress.pages + 1} (cursor {cursor}): " if len(cursor) <= 80 else ""
+
+    def idle() -> None:
+        heartbeat(_progress_line(progress), progress.checkpoint())
+
     try:
-        page = connector.fetch_page(progress.cursor)
+        return connector.fetch_page(progress.cursor, idle)
     except ConnectorFailure as failure:
-        raise ConnectorFailure(f"{where}: {failure}") from None
-    if page.next_cursor is not None and page.next_cursor == progress.cursor:
-        raise ConnectorFailure(f"{where}: the source returned the same cursor again.")
-    return page
+        raise ConnectorFailure(f"{where}{failure}") from None
 
 
 def _commit_page(integration: Integration, progress: SyncProgress, page: Page) -> SyncProgress:
-    # The last of a record id's occurrences in a page wins (one upsert can't touch a row twice).
-    records: dict[str, Record] = {record.external_id: record for record in page.records}
+    """The page's records (customers, or a source connector's raw records) and the progress
+    after them, in one transaction."""
     with transaction.atomic():
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        existing = SyncedRecord.objects.filter(
-            client_id=locked.client_id, platform=locked.platform, external_id__in=list(records)
-        ).count()
-        SyncedRecord.objects.bulk_create(
-            [
-                SyncedRecord(
-                    client_id=locked.client_id,
-                    platform=locked.platform,
-                    **dataclasses.asdict(record),
-                )
-                for record in records.values()
-            ],
-            update_conflicts=True,
-            unique_fields=["client", "platform", "external_id"],
-            update_fields=UPDATED_FIELDS,
+        created, updated = customers_upsert(
+            client_id=locked.client_id, platform=locked.platform, customers=page.records
         )
+        raw_created, raw_updated = raw_records_upsert(locked, page.raw)
         progress = dataclasses.replace(
             progress,
             cursor=page.next_cursor if page.next_cursor is not None else progress.cursor,
             pages=progress.pages + 1,
-            fetched=progress.fetched + len(page.records),
-            created=progress.created + len(records) - existing,
-            updated=progress.updated + existing,
+            fetched=progress.fetched + len(page.records) + len(page.raw),
+            created=progress.created + created + raw_created,
+            updated=progress.updated + updated + raw_updated,
+            streams=_per_stream(progress.streams, page.raw),
         )
         _save_progress(integration, progress)
     return progress
+
+
+def raw_records_upsert(integration: Integration, raw: list[SourceRecord]) -> tuple[int, int]:
+    """Upsert a source connector's records by (stream, key); (created, updated)."""
+    if not raw:
+        return 0, 0
+    by_key = {(item.stream, item.key): item for item in raw}
+    existing = 0
+    for stream in {stream for stream, _ in by_key}:
+        existing += RawRecord.objects.filter(
+            integration=integration,
+            stream=stream,
+            key__in=[key for (s, key) in by_key if s == stream],
+        ).count()
+    RawRecord.objects.bulk_create(
+        [
+            RawRecord(integration=integration, stream=item.stream, key=item.key, data=item.data)
+            for item in by_key.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["integration", "stream", "key"],
+        update_fields=["data", "synced_at"],
+    )
+    return len(by_key) - existing, existing
 
 
 def _save_progress(integration: Integration, progress: SyncProgress, also=()) -> None:
@@ -224,8 +263,18 @@ def _save_progress(integration: Integration, progress: SyncProgress, also=()) ->
     integration.save(update_fields=["last_sync", *also])
 
 
+def _per_stream(counts: dict[str, int], raw: list[SourceRecord]) -> dict[str, int]:
+    counts = dict(counts)
+    for record in raw:
+        counts[record.stream] = counts.get(record.stream, 0) + 1
+    return counts
+
+
 def _progress_line(progress: SyncProgress) -> str:
-    return f"page {progress.pages}: {progress.fetched} records fetched"
+    line = f"page {progress.pages}: {progress.fetched} records fetched"
+    if progress.streams:
+        line += " (" + ", ".join(f"{name} {n}" for name, n in progress.streams.items()) + ")"
+    return line
 
 
 def _outcome(integration: Integration, progress: SyncProgress) -> SyncOutcome:

@@ -37,6 +37,10 @@ class AuditAction(StrEnum):
     LOGIN_UNLOCK = "login.unlock"
     PAYLOADS_DECODED = "temporal.payloads_decoded"
     INTEGRATION_CONFIGURE = "integration.configure"
+    INTEGRATION_CHECK = "integration.check"
+    INTEGRATION_WEBHOOK_ENABLE = "integration.webhook_enable"
+    INTEGRATION_WEBHOOK_DISABLE = "integration.webhook_disable"
+    INTEGRATION_WEBHOOK_DELIVERY = "integration.webhook_delivery"
 
 
 def audit_event_record(

@@ -7,6 +7,7 @@ RUNNING. Every status change goes through the run-state door (`run_state.run_tra
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,23 @@ logger = logging.getLogger(__name__)
 Status = WorkflowRun.Status
 
 
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a run: a user, or something that is no user (`name`: an accepted webhook
+    delivery), and how long Temporal waits before the run's first task."""
+
+    user: AbstractBaseUser | None = None
+    name: str = ""
+    start_delay_seconds: int = 0
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username() if self.user is not None else self.name
+
+    def event(self, action: AuditAction, **fields: Any) -> Event:
+        return Event(action, actor=self.user, actor_name=self.name, **fields)
+
+
 def workflow_run_start(
     *,
     user: AbstractBaseUser,
@@ -68,17 +86,48 @@ def workflow_run_start(
     TemporalUnavailable is raised.
     """
     authorization.require_start(user, organization, workflow_type)
+    return _start(
+        Starter(user=user), organization, workflow_type, params, idempotency_key, retry_of
+    )
+
+
+def workflow_run_start_unattended(
+    *,
+    actor_name: str,
+    organization: Organization,
+    workflow_type: str,
+    params: dict[str, Any],
+    idempotency_key: str,
+    start_delay_seconds: int = 0,
+) -> tuple[WorkflowRun, bool]:
+    """Start a run no user asked for (an accepted webhook delivery: its caller checked the
+    sender), with `workflow_run_start`'s guarantees otherwise; `actor_name` names the sender
+    in the audit log. Temporal begins the run `start_delay_seconds` after it is started.
+    A repeated `idempotency_key` returns its run without an event of its own (the caller
+    audits each delivery)."""
+    starter = Starter(name=actor_name, start_delay_seconds=start_delay_seconds)
+    return _start(starter, organization, workflow_type, params, idempotency_key, None)
+
+
+def _start(
+    starter: Starter,
+    organization: Organization,
+    workflow_type: str,
+    params: dict[str, Any],
+    idempotency_key: str,
+    retry_of: WorkflowRun | None,
+) -> tuple[WorkflowRun, bool]:
     if idempotency_key:
-        existing = _replay(user, organization, workflow_type, idempotency_key)
+        existing = _replay(starter, organization, workflow_type, idempotency_key)
         if existing is not None:
-            return _start_again_if_it_failed(existing, user)
+            return _start_again_if_it_failed(existing, starter)
     try:
         with transaction.atomic(durable=True):
             run = WorkflowRun(
                 organization=organization,
                 workflow_type=workflow_type,
                 input=params,
-                started_by=user,
+                started_by=starter.user,
                 idempotency_key=idempotency_key,
                 retry_of=retry_of,
             )
@@ -86,31 +135,32 @@ def workflow_run_start(
             run.save(force_insert=True)
             audit_event_record(
                 action=AuditAction.WORKFLOW_RETRY if retry_of else AuditAction.WORKFLOW_START,
-                actor=user,
+                actor=starter.user,
+                actor_name=starter.name,
                 run=run,
                 payload={"input": params, "retry_of": retry_of.workflow_id if retry_of else None},
             )
     except IntegrityError:
         # Another request with the same idempotency key won the race.
-        existing = _replay(user, organization, workflow_type, idempotency_key)
+        existing = _replay(starter, organization, workflow_type, idempotency_key)
         if existing is None:
             raise
-        return _start_again_if_it_failed(existing, user)
-    _start_in_temporal(run, user)
+        return _start_again_if_it_failed(existing, starter)
+    _start_in_temporal(run, starter)
     return run, True
 
 
-def _start_again_if_it_failed(run: WorkflowRun, user: AbstractBaseUser) -> tuple[WorkflowRun, bool]:
+def _start_again_if_it_failed(run: WorkflowRun, starter: Starter) -> tuple[WorkflowRun, bool]:
     """A client repeating a start (same Idempotency-Key) after a 503 means "try again": the
     same run, with the same workflow id, is started anew; any other run is just returned."""
     if run.status != Status.START_FAILED:
         return run, False
-    _start_in_temporal(run, user)
+    _start_in_temporal(run, starter)
     return run, True
 
 
 def _replay(
-    user: AbstractBaseUser, organization: Organization, workflow_type: str, key: str
+    starter: Starter, organization: Organization, workflow_type: str, key: str
 ) -> WorkflowRun | None:
     if not key:
         return None
@@ -119,18 +169,18 @@ def _replay(
         .filter(organization=organization, workflow_type=workflow_type, idempotency_key=key)
         .first()
     )
-    if run is not None:
+    if run is not None and starter.user is not None:
         with transaction.atomic():
             audit_event_record(
                 action=AuditAction.WORKFLOW_IDEMPOTENT_REPLAY,
-                actor=user,
+                actor=starter.user,
                 run=run,
                 payload={"idempotency_key": key},
             )
     return run
 
 
-def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
+def _start_in_temporal(run: WorkflowRun, starter: Starter) -> None:
     policy = workflow_policy(run.workflow_type)
     arg = registry.get_definition(run.workflow_type).build_input(
         run_pk=str(run.pk), organization_id=run.organization_id, policy=policy, params=run.input
@@ -144,6 +194,7 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
                 workflow_id=run.workflow_id,
                 task_queue=settings.TEMPORAL_TASK_QUEUE,
                 execution_timeout=policy.execution_timeout_seconds,
+                start_delay=starter.start_delay_seconds,
             )
         except WorkflowAlreadyStarted as started:
             run_id = str(started)
@@ -153,9 +204,8 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
             "workflow start failed: Temporal unavailable",
             extra={"workflow_id": run.workflow_id, "organization": run.organization.slug},
         )
-        failed = Event(
+        failed = starter.event(
             AuditAction.WORKFLOW_START_FAILED,
-            actor=user,
             payload={"error": str(error)},
             outcome=AuditEvent.Outcome.FAILURE,
         )
@@ -177,7 +227,7 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
             "workflow_id": run.workflow_id,
             "workflow_type": run.workflow_type,
             "organization": run.organization.slug,
-            "user": user.get_username(),
+            "user": starter.username,
         },
     )
     try:
@@ -187,9 +237,7 @@ def _start_in_temporal(run: WorkflowRun, user: AbstractBaseUser) -> None:
                 run_transition(
                     run=locked,
                     to=Status.RUNNING,
-                    event=Event(
-                        AuditAction.WORKFLOW_STARTED, actor=user, payload={"run_id": run_id}
-                    ),
+                    event=starter.event(AuditAction.WORKFLOW_STARTED, payload={"run_id": run_id}),
                     execution=TemporalStart(run_id=run_id),
                     error="",
                 )

@@ -190,9 +190,17 @@ class TemporalBridge:
     # --- operations -------------------------------------------------------------------------
 
     def start_workflow(
-        self, *, workflow: str, arg: Any, workflow_id: str, task_queue: str, execution_timeout: int
+        self,
+        *,
+        workflow: str,
+        arg: Any,
+        workflow_id: str,
+        task_queue: str,
+        execution_timeout: int,
+        start_delay: int = 0,
     ) -> str:
-        """Start the workflow; return its run id. The id makes a repeated start a no-op."""
+        """Start the workflow (its first task `start_delay` seconds from now); return its run
+        id. The id makes a repeated start a no-op."""
 
         async def start(client: Client) -> str:
             try:
@@ -202,6 +210,7 @@ class TemporalBridge:
                     id=workflow_id,
                     task_queue=task_queue,
                     execution_timeout=timedelta(seconds=execution_timeout),
+                    start_delay=timedelta(seconds=start_delay) if start_delay else None,
                     rpc_timeout=self._rpc_timeout(),
                 )
             except WorkflowAlreadyStartedError as error:

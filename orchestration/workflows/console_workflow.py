@@ -154,7 +154,10 @@ class ConsoleWorkflow(Generic[In, R]):
         """Run one step: its activity, with the run's policy for it, on its task queue."""
         assert self._input is not None
         policy = self._input.policy
-        step = policy.for_activity(stub.name)
+        try:
+            step = policy.for_activity(stub.name)
+        except KeyError:  # a step added (behind workflow.patched) since the run started
+            step = stub.policy()
         self._current_step = stub.name
         await self._report(RUNNING)
         task_queue = (

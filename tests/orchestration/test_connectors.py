@@ -146,7 +146,7 @@ def test_paths_and_field_names_are_configurable():
     ]
     document = {"data": {"items": served}, "paging": {"after": None}}
     with PagedSource([]) as source:
-        source._page = lambda cursor, limit: document
+        source._page = lambda *query: document
         [record] = (
             http_json_connector(
                 source.url,

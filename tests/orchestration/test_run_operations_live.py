@@ -92,7 +92,7 @@ def test_history_is_readable_and_paginated(live, api, demo_client):
     assert types[0] == "WorkflowExecutionStarted"
     assert types[-1] == "WorkflowExecutionCompleted"
     scheduled = [e for e in whole["events"] if e["type"] == "ActivityTaskScheduled"]
-    assert [e["activity"] for e in scheduled] == ["sync_platform_data"]
+    assert [e["activity"] for e in scheduled] == ["sync_platform_data", "normalize_platform_data"]
     assert whole["next_page_token"] is None
 
     first = client.get(f"{BASE}/{run.workflow_id}/history", {"page_size": 3}).json()

@@ -82,6 +82,10 @@ def test_platform_sync_stores_the_demo_sources_records(live, api, demo_client):
         "fetched": 200,
         "pages": 1,
         "full": False,
+        # The demo connector reads customers: nothing raw to normalize.
+        "normalized": False,
+        "customers_created": 0,
+        "customers_updated": 0,
     }
     assert SyncedRecord.objects.filter(client=demo_client, platform="ga4").count() == 200
     assert demo_client.integrations.get(platform="ga4").last_synced_at is not None

@@ -5,6 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from .airbyte import airbyte_connectors
 from .base import (
     Connector,
     ConnectorFailure,
@@ -17,7 +18,8 @@ from .demo import DemoConnector
 from .http_json import HttpJsonConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
-    connector.name: connector for connector in (DemoConnector, HttpJsonConnector)
+    connector.name: connector
+    for connector in (DemoConnector, HttpJsonConnector, *airbyte_connectors())
 }
 DEFAULT_CONNECTOR = DemoConnector.name
 

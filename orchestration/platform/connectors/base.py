@@ -6,7 +6,8 @@ upserts each page and keeps the cursor.
 """
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
@@ -33,10 +34,22 @@ RECORD_VALUES = tuple(f.name for f in dataclasses.fields(Record) if f.name != "e
 
 
 @dataclass(frozen=True)
+class SourceRecord:
+    """One record as a source connector emitted it, before normalization: personal data,
+    never logged."""
+
+    stream: str
+    key: str  # its primary key in the stream (see connectors.airbyte.record_key)
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Page:
     records: list[Record]
     # Where the next page starts; None when this was the last one.
     next_cursor: str | None
+    # What a source connector emitted, kept as it came (normalized afterwards).
+    raw: list[SourceRecord] = field(default_factory=list)
 
 
 class ConnectorFailure(DataValidationError):
@@ -55,6 +68,12 @@ class SyncTarget:
 
     client_key: str  # a stable key for the client (the demo's generator seeds from it)
     platform: str
+    # The streams to read, for a source with several (None: all it offers).
+    streams: frozenset[str] | None = None
+
+
+def nothing_while_idle() -> None:
+    """The `idle` of a reader with nothing to do while it waits."""
 
 
 class Connector(Protocol):
@@ -64,11 +83,17 @@ class Connector(Protocol):
     config_serializer: ClassVar[type[serializers.Serializer]]
     # Whether the connector uses credentials ({"header": ..., "value": ...}).
     uses_credentials: ClassVar[bool]
+    # Whether a retried sync may continue from the last page's cursor (else it reads again
+    # from where the sync began).
+    resumes_mid_read: ClassVar[bool]
 
     def __init__(
         self, *, config: dict[str, Any], credentials: dict[str, str] | None, target: SyncTarget
     ) -> None: ...
 
-    def fetch_page(self, cursor: str | None) -> Page: ...
+    # `idle` is called while the source is slow to answer (the sync heartbeats there).
+    def fetch_page(
+        self, cursor: str | None, idle: Callable[[], None] = nothing_while_idle
+    ) -> Page: ...
 
     def close(self) -> None: ...

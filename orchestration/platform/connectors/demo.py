@@ -9,12 +9,13 @@ page costs the same however far into a large volume it is.
 
 import math
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
-from .base import Page, Record, SyncTarget
+from .base import Page, Record, SyncTarget, nothing_while_idle
 
 DEFAULT_CUSTOMERS = 200
 MAX_CUSTOMERS = 1_000_000
@@ -54,6 +55,7 @@ class DemoConnector:
     label = "Demo generator"
     config_serializer = DemoConfigSerializer
     uses_credentials = False
+    resumes_mid_read = True
 
     def __init__(
         self, *, config: dict[str, Any], credentials: dict[str, str] | None, target: SyncTarget
@@ -61,7 +63,7 @@ class DemoConnector:
         self.customers, self.page_size = config["customers"], config["page_size"]
         self.target = target
 
-    def fetch_page(self, cursor: str | None) -> Page:
+    def fetch_page(self, cursor: str | None, idle: Callable[[], None] = nothing_while_idle) -> Page:
         # The cursor is the offset; an unreadable one (another connector's) starts over.
         start = int(cursor) if cursor and cursor.isdigit() else 0
         end = min(start + self.page_size, self.customers)

@@ -11,30 +11,26 @@ personal data). The credential header is sent as given and appears nowhere else.
 import email.utils
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from .base import (
-    RECORD_VALUES,
     ConnectorFailure,
     ConnectorUnavailable,
     Page,
     Record,
     SyncTarget,
+    nothing_while_idle,
 )
+from .record_fields import RECORD_FIELDS, at, customer_from
 
-# The fields a source's record must have: its id, then the values.
-RECORD_FIELDS = ("id", *RECORD_VALUES)
-MAX_COUNT = 2**31 - 1
-MAX_SPEND = Decimal("9999999999.99")
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 # Tries per page for 429s, 5xx answers and network errors; waits double from 1 s.
 TRIES_PER_PAGE = 6
@@ -80,69 +76,6 @@ class HttpJsonConfigSerializer(serializers.Serializer):
         return {name: fields.get(name, name) for name in RECORD_FIELDS}
 
 
-def _at(document: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(document, dict) or part not in document:
-            raise KeyError(path)
-        document = document[part]
-    return document
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    # Some APIs (HubSpot's properties) send every value as a string.
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    return value if isinstance(value, int) and 0 <= value <= MAX_COUNT else None
-
-
-def _spend(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and 0 <= amount <= MAX_SPEND else None
-
-
-def _external_id(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    text = str(value)
-    return text if 0 < len(text) <= 255 else None
-
-
-def _email(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 254:
-        return None
-    try:
-        validate_email(value)
-    except DjangoValidationError:
-        return None
-    return value
-
-
-def _churned(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    return bool(value) if isinstance(value, int) and value in (0, 1) else None
-
-
-EXPECTED = {
-    "id": ("a non-empty string or integer (at most 255 characters)", _external_id),
-    "email": ("an e-mail address", _email),
-    "sessions": ("a non-negative integer", _count),
-    "spend": ("a non-negative amount", _spend),
-    "days_since_last_activity": ("a non-negative integer", _count),
-    "support_tickets": ("a non-negative integer", _count),
-    "churned": ("true or false", _churned),
-}
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if value.isdigit():
@@ -183,6 +116,7 @@ class HttpJsonConnector:
     label = "HTTP JSON API"
     config_serializer = HttpJsonConfigSerializer
     uses_credentials = True
+    resumes_mid_read = True
 
     def __init__(
         self,
@@ -203,17 +137,17 @@ class HttpJsonConnector:
     def close(self) -> None:
         self.http.close()
 
-    def fetch_page(self, cursor: str | None) -> Page:
+    def fetch_page(self, cursor: str | None, idle: Callable[[], None] = nothing_while_idle) -> Page:
         document = self._get(cursor)
         config = self.config
         try:
-            raw_records = _at(document, config["records_path"])
+            raw_records = at(document, config["records_path"])
         except KeyError:
             raise ConnectorFailure(f"the answer has no {config['records_path']!r}.") from None
         if not isinstance(raw_records, list):
             raise ConnectorFailure(f"{config['records_path']!r} is not a list.")
         try:
-            next_cursor = _at(document, config["next_cursor_path"])
+            next_cursor = at(document, config["next_cursor_path"])
         except KeyError:
             next_cursor = None
         if next_cursor is not None and (
@@ -224,27 +158,12 @@ class HttpJsonConnector:
             )
         records = [self._record(index, raw) for index, raw in enumerate(raw_records)]
         next_cursor = str(next_cursor) if next_cursor not in (None, "") else None
+        if next_cursor is not None and next_cursor == cursor:  # it would page for ever
+            raise ConnectorFailure("the source returned the same cursor again.")
         return Page(records=records, next_cursor=next_cursor)
 
     def _record(self, index: int, raw: Any) -> Record:
-        if not isinstance(raw, dict):
-            raise ConnectorFailure(f"record {index} is not an object.")
-        values = {}
-        for field, source in self.config["fields"].items():
-            expected, convert = EXPECTED[field]
-            try:
-                value = convert(_at(raw, source))
-            except KeyError:
-                raise ConnectorFailure(f"record {index} has no {source!r} (the {field}).") from None
-            if value is None:
-                # The value itself may be personal data: name its type only.
-                kind = type(_at(raw, source)).__name__
-                raise ConnectorFailure(
-                    f"record {index}: {source!r} (the {field}) must be {expected}; got a {kind}."
-                )
-            values[field] = value
-        values["external_id"] = values.pop("id")
-        return Record(**values)
+        return customer_from(raw, self.config["fields"], f"record {index}")
 
     def _host(self) -> str:
         """The source's host (and port), for messages: never the URL's user or password."""

@@ -1,7 +1,14 @@
 from orchestration.platform import sync
 from orchestration.workflows.activity import console_activity, heartbeat, resume_checkpoint
 
-from .definition import SYNC_PLATFORM_DATA, PlatformSyncInput, SyncResult
+from .definition import (
+    NORMALIZE_PLATFORM_DATA,
+    SYNC_PLATFORM_DATA,
+    NormalizeInput,
+    NormalizeResult,
+    PlatformSyncInput,
+    SyncResult,
+)
 
 
 @console_activity(SYNC_PLATFORM_DATA)
@@ -28,4 +35,18 @@ def sync_platform_data(input: PlatformSyncInput) -> SyncResult:
     )
 
 
-ACTIVITIES = (sync_platform_data,)
+@console_activity(NORMALIZE_PLATFORM_DATA)
+def normalize_platform_data(input: NormalizeInput) -> NormalizeResult:
+    heartbeat("normalizing")
+    normalized = sync.platform_records_normalize(
+        organization_id=input.organization_id, client_id=input.client_id, platform=input.platform
+    )
+    return NormalizeResult(
+        customers=normalized.customers,
+        created=normalized.created,
+        updated=normalized.updated,
+        mapped=normalized.mapped,
+    )
+
+
+ACTIVITIES = (sync_platform_data, normalize_platform_data)

@@ -6,7 +6,7 @@ from orchestration.workflows.input_schema import OrganizationClientField, Workfl
 from orchestration.workflows.units import ResultTable, RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
-from .definition import DEFINITION, SyncResult
+from .definition import DEFINITION, NormalizeResult, SyncResult
 from .workflow import PlatformSyncWorkflow
 
 
@@ -73,7 +73,15 @@ def result_tables(run: WorkflowRun) -> list[ResultTable]:
                 ("records fetched", result["fetched"]),
                 ("created", result["created"]),
                 ("updated", result["updated"]),
-                (f"{result['platform']} records of the client now", result["records"]),
+                *(
+                    [
+                        ("customers made of them", result["customers_created"]),
+                        ("customers updated from them", result["customers_updated"]),
+                    ]
+                    if result.get("normalized")
+                    else []
+                ),
+                (f"{result['platform']} customers of the client now", result["records"]),
             ],
         )
     ]
@@ -81,7 +89,10 @@ def result_tables(run: WorkflowRun) -> list[ResultTable]:
 
 SAMPLES = Samples(
     params=lambda client_id, tag: {"client_id": client_id, "platform": "ga4", "full": False},
-    results={"sync_platform_data": SyncResult(client_id=101, platform="ga4", records=5, created=5)},
+    results={
+        "sync_platform_data": SyncResult(client_id=101, platform="ga4", records=5, created=5),
+        "normalize_platform_data": NormalizeResult(customers=5, created=0, updated=0, mapped=False),
+    },
 )
 
 
