@@ -14,9 +14,9 @@ records), read with the catalog the console gives it:
   normalization step into customers, timed apart.
 
 Each side runs in a process of its own, so its peak RSS (`ru_maxrss`) is its own: the
-console's process (what the worker's activity adds) and the connector's. A flat memory shows
-as the same peak RSS at both sizes. Prints a table and writes var/bench/connectors.json.
-Reports; doesn't fail on a number.
+connector's, and the console's process (what the worker's activity adds) after the sync and
+after the normalization. A flat memory shows as the same peak RSS at both sizes. Prints a
+table and writes var/bench/connectors.json. Reports; doesn't fail on a number.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def through_console(users: int) -> dict:
     began = time.perf_counter()
     outcome = platform_records_sync(**where, heartbeat=lambda *details: None)
     seconds = time.perf_counter() - began
+    sync_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     began = time.perf_counter()
     normalized = platform_records_normalize(**where)
     normalize_seconds = time.perf_counter() - began
@@ -119,6 +120,7 @@ def through_console(users: int) -> dict:
         "seconds": seconds,
         "normalize_seconds": normalize_seconds,
         "customers": normalized.customers,
+        "console_sync_rss_mb": sync_rss,
         "console_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "connector_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -177,12 +179,14 @@ def main() -> None:
                 "customers": console["customers"],
                 "alone_connector_rss_mb": bare["connector_rss_mb"],
                 "console_connector_rss_mb": console["connector_rss_mb"],
+                "console_sync_rss_mb": console["console_sync_rss_mb"],
                 "console_rss_mb": console["console_rss_mb"],
             }
         )
     print(
         f"\n{'records':>9} {'alone rec/s':>12} {'console rec/s':>14} {'ratio':>6} "
-        f"{'normalize':>10} {'connector RSS (alone/console)':>30} {'console RSS':>12}"
+        f"{'normalize':>10} {'connector RSS (alone/console)':>30} "
+        f"{'console RSS (sync/+normalize)':>30}"
     )
     for row in rows:
         print(
@@ -191,7 +195,7 @@ def main() -> None:
             f"{row['normalize_seconds']:>9.1f}s "
             f"{row['alone_connector_rss_mb']:>14.0f} MB / "
             f"{row['console_connector_rss_mb']:>6.0f} MB "
-            f"{row['console_rss_mb']:>9.0f} MB"
+            f"{row['console_sync_rss_mb']:>16.0f} MB / {row['console_rss_mb']:>6.0f} MB"
         )
     args.out.write_text(json.dumps(rows, indent=2))
     log(f"written to {args.out}")

@@ -10,6 +10,7 @@ from orchestration.models import (
     Client,
     Dashboard,
     Integration,
+    RawRecord,
     SyncedRecord,
     WorkflowRun,
 )
@@ -60,6 +61,11 @@ def acme_customers(orgs, demo_client):
 @pytest.mark.temporal
 def test_offboarding_revokes_erases_and_archives(live, api, demo_client, acme_customers):
     records = SyncedRecord.objects.filter(client=demo_client).count()
+    # What a source connector read, raw (personal data too): it goes with the client.
+    hubspot = Integration.objects.get(client=demo_client, platform="hubspot")
+    RawRecord.objects.create(
+        integration=hubspot, stream="contacts", key="1001", data={"email": "raw@acme.example"}
+    )
     response = api("acme-manager").post(
         START, {"organization": "acme", "client": demo_client.pk}, format="json"
     )
@@ -83,6 +89,7 @@ def test_offboarding_revokes_erases_and_archives(live, api, demo_client, acme_cu
     assert demo_client.offboarded_by_run_id == run.pk
     assert not Integration.objects.filter(client=demo_client).exists()
     assert not SyncedRecord.objects.filter(client=demo_client).exists()
+    assert not RawRecord.objects.filter(data__email="raw@acme.example").exists()
     assert Dashboard.objects.get(client=demo_client).archived_at is not None
     audience = set(acme_customers["campaign"].audience.values_list("email", flat=True))
     # The customer who is also another client's stays; so does someone no client knows.
