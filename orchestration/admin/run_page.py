@@ -91,6 +91,7 @@ class RunPageMixin:
             "status_html": status_html(run),
             "result_json": json_block(run.result) if run.result is not None else None,
             "result_tables": UNITS[run.workflow_type].result_tables(run),
+            "logs": UNITS[run.workflow_type].logs(run),
             "temporal_ui_url": workflow_ui_url(run.workflow_id),
         }
 

@@ -143,6 +143,32 @@ class RawRecord(models.Model):
         return f"{self.stream}:{self.key}"
 
 
+class ConnectorLog(models.Model):
+    """What a source connector said during one attempt of a sync (its last LOG messages and
+    the end of its stderr, each line truncated, the settings' secrets masked), kept for
+    diagnosis and shown on the sync's run page; it goes with its integration."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="connector_logs"
+    )
+    # The sync's run (none for the demo seed's syncs).
+    run = models.ForeignKey(
+        "orchestration.WorkflowRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="connector_logs",
+    )
+    lines = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
 class ModelVersion(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="model_versions"

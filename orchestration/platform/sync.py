@@ -17,12 +17,13 @@ appended there are found, and upserts make the repeat harmless). A sync that fai
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from orchestration.models import Integration, RawRecord, SyncedRecord
+from orchestration.models import ConnectorLog, Integration, RawRecord, SyncedRecord
 
 from .connectors import (
     ConnectorFailure,
@@ -39,6 +40,7 @@ from .errors import DataValidationError
 from .normalization import Normalized, customers_normalize, streams_read
 from .services import Heartbeat
 
+logger = logging.getLogger(__name__)
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
 
 
@@ -143,6 +145,7 @@ def platform_records_sync(
                     break
         finally:
             connector.close()
+            _keep_what_it_said(integration, run_pk, connector.said())
     except (DataValidationError, ConnectorUnavailable) as failure:  # ConnectorFailure is one
         # The integration says so, when and why, rather than "running" for ever; a retry of
         # the run resumes from the pages it committed all the same.
@@ -261,6 +264,15 @@ def raw_records_upsert(integration: Integration, raw: list[SourceRecord]) -> tup
 def _save_progress(integration: Integration, progress: SyncProgress, also=()) -> None:
     integration.last_sync = {**dataclasses.asdict(progress), "at": timezone.now().isoformat()}
     integration.save(update_fields=["last_sync", *also])
+
+
+def _keep_what_it_said(integration: Integration, run_pk: str | None, lines: list[str]) -> None:
+    if not lines:
+        return
+    try:
+        ConnectorLog.objects.create(integration=integration, run_id=run_pk, lines=lines)
+    except DatabaseError as error:  # the sync's own outcome (or failure) matters more
+        logger.warning("the connector's log was not kept: %s", error)
 
 
 def _per_stream(counts: dict[str, int], raw: list[SourceRecord]) -> dict[str, int]:

@@ -41,6 +41,14 @@ class ResultTable:
     rows: list[tuple]
 
 
+@dataclass(frozen=True)
+class RunLog:
+    """Lines a run's step kept for diagnosis (a connector's log), for the run page."""
+
+    title: str
+    lines: list[str]
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed as itself: units are cache keys
 class Samples:
     """A run of this type that tests, recorded histories and benchmarks make without knowing
@@ -69,6 +77,8 @@ class WorkflowUnit:
     records: Callable[[Model], list[RunRecord]] = lambda run: []
     # The run's result as small tables for the run page (above its raw JSON); no query.
     result_tables: Callable[[Model], list[ResultTable]] = lambda run: []
+    # What the run's steps kept for diagnosis, for the run page; one query.
+    logs: Callable[[Model], list[RunLog]] = lambda run: []
 
     def __post_init__(self) -> None:
         if isinstance(self.start_serializer, type):

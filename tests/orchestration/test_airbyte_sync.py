@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.models import AuditEvent, Client, Integration, RawRecord, SyncedRecord
+from orchestration.models import (
+    AuditEvent,
+    Client,
+    ConnectorLog,
+    Integration,
+    RawRecord,
+    SyncedRecord,
+    WorkflowRun,
+)
 from orchestration.platform.airbyte import spec
 from orchestration.platform.airbyte.secrets import MASK
 from orchestration.platform.airbyte.sources import SOURCES
@@ -181,12 +189,27 @@ def test_a_declarative_source_reads_day_windows_and_the_next_sync_continues_from
     assert stored == {r["id"]: (r["email"], r["sessions"], r["churned"]) for r in served}
 
 
-def test_a_connectors_config_error_fails_the_sync_at_once_with_its_message(shop):
+def test_a_connectors_config_error_fails_the_sync_at_once_with_its_message(shop, client, users):
+    run = WorkflowRun.objects.create(
+        organization=shop.client.organization,
+        workflow_type="platform-sync",
+        workflow_id="platform-sync-config-error",
+        input={"client_id": shop.client_id, "platform": shop.platform},
+        status="FAILED",
+    )
     with PagedSource(source_records(10), faults={None: ["401"] * 20}) as source:
         shop.connector, shop.config = "declarative", declarative_config(source)
         shop.save()
         with pytest.raises(ConnectorFailure) as failed:
-            sync(shop)
+            sync(shop, run_pk=str(run.pk))
+    # What the connector said is kept on the run, secrets masked, and shown on its page.
+    (log,) = ConnectorLog.objects.filter(run=run, integration=shop)
+    assert log.lines and len(log.lines) <= 40
+    assert any("401" in line or "nauthorized" in line for line in log.lines), log.lines
+    assert not [line for line in log.lines if TOKEN in line]
+    client.force_login(users["acme-manager"])
+    page = client.get(f"/admin/orchestration/workflowrun/{run.pk}/change/").content.decode()
+    assert "Connector log" in page and TOKEN not in page
     shop.refresh_from_db()
     assert shop.last_sync["state"] == "failed"
     assert shop.last_sync["error"] == str(failed.value)

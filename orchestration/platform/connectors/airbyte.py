@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,6 +42,7 @@ from .base import (
 logger = logging.getLogger(__name__)
 # A page holds at most this many records even when the source checkpoints less often.
 PAGE_RECORDS = 2000
+LOG_LINES_KEPT = 40
 DISCOVER_SECONDS = 120
 CHECK_SECONDS = 30
 KEY_LENGTH = 255
@@ -90,6 +92,9 @@ class AirbyteConnector:
         self._primary_keys: dict[str, list[list[str]]] = {}
         self._states: dict[str, dict[str, Any]] = {}  # by stream (or "" for a global state)
         self._error: dict[str, Any] | None = None
+        # The source's last log lines, and the end of its stderr once it is closed.
+        self._log: deque[str] = deque(maxlen=LOG_LINES_KEPT)
+        self._stderr: list[str] = []
 
     def fetch_page(self, cursor: str | None, idle: Callable[[], None] = nothing_while_idle) -> Page:
         if self._messages is None:
@@ -106,12 +111,20 @@ class AirbyteConnector:
                 return Page(records=[], next_cursor=self._cursor(), raw=raw)
             elif kind == "TRACE":
                 self._trace(message.get("trace") or {})
+            elif kind == "LOG":
+                log = message.get("log") or {}
+                self._log.append(f"{log.get('level', 'INFO')} {str(log.get('message', ''))[:500]}")
         self._finish()
         return Page(records=[], next_cursor=None, raw=raw)
 
     def close(self) -> None:
         if self._process is not None:
+            tail = [line for line in self._process.stderr_tail().splitlines() if line.strip()]
+            self._stderr = [f"stderr: {line[:500]}" for line in tail[-LOG_LINES_KEPT // 2 :]]
             self._process.close()
+
+    def said(self) -> list[str]:
+        return [self._masked(line) for line in (*self._log, *self._stderr)]
 
     # Starting the read.
 

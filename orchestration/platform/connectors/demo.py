@@ -77,3 +77,6 @@ class DemoConnector:
 
     def close(self) -> None:
         pass
+
+    def said(self) -> list[str]:
+        return []

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from orchestration.contract.vocabulary import Platform
 from orchestration.models import Client, Integration, WorkflowRun
 from orchestration.workflows.input_schema import OrganizationClientField, WorkflowStartSerializer
-from orchestration.workflows.units import ResultTable, RunRecord, Samples, WorkflowUnit
+from orchestration.workflows.units import ResultTable, RunLog, RunRecord, Samples, WorkflowUnit
 
 from .activities import ACTIVITIES
 from .definition import DEFINITION, NormalizeResult, SyncResult
@@ -60,6 +60,15 @@ def records(run: WorkflowRun) -> list[RunRecord]:
     ]
 
 
+def logs(run: WorkflowRun) -> list[RunLog]:
+    """What the source connector said in each attempt (its last log lines, secrets masked)."""
+    kept = list(run.connector_logs.all())
+    return [
+        RunLog(f"Connector log{f', attempt {number}' if len(kept) > 1 else ''}", log.lines)
+        for number, log in enumerate(kept, 1)
+    ]
+
+
 def result_tables(run: WorkflowRun) -> list[ResultTable]:
     result = run.result or {}
     if "pages" not in result:
@@ -104,4 +113,5 @@ UNIT = WorkflowUnit(
     samples=SAMPLES,
     records=records,
     result_tables=result_tables,
+    logs=logs,
 )
