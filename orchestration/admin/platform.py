@@ -22,9 +22,17 @@ from django.utils.safestring import SafeString, mark_safe
 from orchestration.contract.vocabulary import Platform
 from orchestration.models import Campaign, Client, Integration, ModelVersion, WorkflowRun
 from orchestration.platform.airbyte.sources import source_named
-from orchestration.platform.connectors import connector_choices
+from orchestration.platform.connectors import (
+    ConnectorFailure,
+    ConnectorUnavailable,
+    connector_choices,
+)
 from orchestration.platform.credentials import stored_secrets
-from orchestration.platform.integration_check import NotCheckable, integration_check
+from orchestration.platform.integration_check import (
+    NotCheckable,
+    integration_check,
+    integration_streams,
+)
 from orchestration.platform.integration_settings import (
     IntegrationSettingsSerializer,
     integration_settings_save,
@@ -235,6 +243,17 @@ class IntegrationSettingsForm(forms.ModelForm):
         help_text="Write-only: leave empty to keep the stored value.",
     )
     remove_credentials = forms.BooleanField(required=False, label="Remove the credentials")
+    streams = forms.JSONField(
+        required=False,
+        encoder=IndentedJSONEncoder,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70, "class": "vLargeTextField"}),
+        help_text=mark_safe(  # a constant: nothing from a request goes into it
+            'The streams to read and how: <code>{"deals": "incremental", "owners": '
+            '"full_refresh"}</code>. Those the normalization reads are always read; empty '
+            "reads just those (every stream, for a connector without normalization). "
+            "<b>List streams</b> shows what the source offers."
+        ),
+    )
 
     class Meta:
         model = Integration
@@ -250,6 +269,7 @@ class IntegrationSettingsForm(forms.ModelForm):
             connector=integration.connector,
             config={} if self.source else integration.config,
             credentials_header=integration.credentials_header or "Authorization",
+            streams=integration.streams or {},
         )
         if self.source:
             self.initial.update(setting_initial(self.source, integration.config))
@@ -267,6 +287,8 @@ class IntegrationSettingsForm(forms.ModelForm):
             else data.get("config") or {}
         )
         body = {"connector": data.get("connector"), "config": config}
+        if keeps_source:
+            body["streams"] = data.get("streams") or {}
         if data.get("remove_credentials"):
             body["credentials"] = None
         elif data.get("credentials_value"):
@@ -379,6 +401,8 @@ class IntegrationAdmin(PlatformRecordAdmin):
                         "connector",
                         "test_connection",
                         *setting_fields(source),
+                        "streams",
+                        "list_streams",
                         "config",
                     ],
                 },
@@ -396,7 +420,7 @@ class IntegrationAdmin(PlatformRecordAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and self.has_change_permission(request, obj):
-            return [*self.info_fields, "test_connection", "webhook_controls"]
+            return [*self.info_fields, "test_connection", "list_streams", "webhook_controls"]
         return self.view_fields
 
     def get_urls(self):
@@ -405,6 +429,11 @@ class IntegrationAdmin(PlatformRecordAdmin):
                 "<path:object_id>/check/",
                 self.admin_site.admin_view(self.check_view),
                 name="orchestration_integration_check",
+            ),
+            path(
+                "<path:object_id>/streams/",
+                self.admin_site.admin_view(self.streams_view),
+                name="orchestration_integration_streams",
             ),
             path(
                 "<path:object_id>/webhook/",
@@ -440,6 +469,49 @@ class IntegrationAdmin(PlatformRecordAdmin):
                 messages.SUCCESS if outcome.succeeded else messages.ERROR,
             )
         return HttpResponseRedirect(page)
+
+    def streams_view(self, request, object_id):
+        """List streams: what the source offers with the saved settings (`discover`), as a
+        message on the integration's page."""
+        integration, page = self._integration_and_page(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(page)
+        try:
+            offered = integration_streams(user=request.user, integration=integration)
+        except (PermissionDenied, NotCheckable, ConnectorFailure, ConnectorUnavailable) as error:
+            self.message_user(request, f"Listing streams failed: {error}", messages.ERROR)
+            return HttpResponseRedirect(page)
+        self.message_user(
+            request,
+            format_html(
+                "{} offers {} streams: {}",
+                integration.connector,
+                len(offered),
+                format_html_join(
+                    "; ",
+                    "<code>{}</code> ({}{})",
+                    (
+                        (
+                            stream.name,
+                            " or ".join(stream.sync_modes),
+                            f"; read {stream.sync_mode}" if stream.chosen else "; not read",
+                        )
+                        for stream in offered
+                    ),
+                ),
+            ),
+        )
+        return HttpResponseRedirect(page)
+
+    @admin.display(description="list streams")
+    def list_streams(self, integration: Integration) -> SafeString:
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            'formnovalidate>List streams</button> <span class="help">Asks {} which streams '
+            "its source offers with the saved settings, and how each can be read.</span>",
+            reverse("admin:orchestration_integration_streams", args=[integration.pk]),
+            integration.connector,
+        )
 
     def webhook_view(self, request, object_id):
         """Set up (or remove) the integration's webhook; its address and secret are shown on

@@ -14,7 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orchestration.models import Client, Integration
-from orchestration.platform.integration_check import NotCheckable, integration_check
+from orchestration.platform.connectors import ConnectorFailure, ConnectorUnavailable
+from orchestration.platform.integration_check import (
+    NotCheckable,
+    integration_check,
+    integration_streams,
+)
 from orchestration.platform.integration_settings import (
     IntegrationSettingsSerializer,
     integration_settings_save,
@@ -66,6 +71,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "platform",
             "connector",
             "config",
+            "streams",
             "credentials",
             "webhook",
             "cursor",
@@ -212,6 +218,59 @@ class IntegrationCheckView(generics.GenericAPIView):
                 }
             ).data
         )
+
+
+class StreamOfferedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    sync_modes = serializers.ListField(child=serializers.CharField())
+    primary_key = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    chosen = serializers.BooleanField(help_text="Read by the integration's syncs.")
+    sync_mode = serializers.CharField(allow_null=True, help_text="How they read it.")
+    normalization_reads = serializers.BooleanField(
+        help_text="Always read: the client's customers are made of it."
+    )
+
+
+class StreamsSerializer(serializers.Serializer):
+    streams = StreamOfferedSerializer(many=True)
+
+
+@extend_schema(
+    tags=["platform"],
+    responses={
+        200: StreamsSerializer,
+        400: BAD_INPUT,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        503: OpenApiResponse(
+            ErrorSerializer, description="The source or its connector can't be reached."
+        ),
+    },
+)
+class IntegrationStreamsView(generics.GenericAPIView):
+    """The streams the integration's source offers with its settings (the connector's
+    `discover`, within 60 s), which its syncs read and how (managers and admins). Choose
+    with PATCH .../integrations/{id} `{"streams": {"<name>": "incremental"}}`."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = StreamsSerializer
+
+    def get_queryset(self):
+        return integration_list(user=self.request.user)
+
+    def get(self, request, *args, **kwargs):
+        integration = self.get_object()
+        try:
+            offered = integration_streams(user=request.user, integration=integration)
+        except DjangoPermissionDenied as denied:
+            raise PermissionDenied(str(denied)) from None
+        except NotCheckable as error:
+            raise serializers.ValidationError({"connector": [str(error)]}) from None
+        except ConnectorFailure as failure:
+            raise serializers.ValidationError({"config": [str(failure)]}) from None
+        except ConnectorUnavailable as unavailable:
+            return Response({"detail": str(unavailable), "code": "source_unavailable"}, status=503)
+        return Response(StreamsSerializer({"streams": offered}).data)
 
 
 class WebhookSetupSerializer(serializers.Serializer):

@@ -43,6 +43,11 @@ urlpatterns = [
         name="platform-integration-check",
     ),
     re_path(
+        r"^platform/integrations/(?P<pk>[0-9]{1,18})/streams/?$",
+        platform.IntegrationStreamsView.as_view(),
+        name="platform-integration-streams",
+    ),
+    re_path(
         r"^platform/integrations/(?P<pk>[0-9]{1,18})/webhook/?$",
         platform.IntegrationWebhookView.as_view(),
         name="platform-integration-webhook",

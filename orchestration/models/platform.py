@@ -55,6 +55,9 @@ class Integration(models.Model):
     platform = models.CharField(max_length=16, choices=Platform.choices)
     connector = models.CharField(max_length=32, default="demo")
     config = models.JSONField(default=dict, blank=True)
+    # A source connector's streams its syncs read, {name: "incremental" | "full_refresh"};
+    # empty: those its normalization reads (every stream it offers when it has none).
+    streams = models.JSONField(default=dict, blank=True)
     # orchestration.platform.credentials: ciphertext of {"header": ..., "value": ...}.
     credentials = models.TextField(blank=True, editable=False)
     # The header the credentials are sent under: readable, so pages can say what is set.

@@ -1,8 +1,11 @@
-"""Test connection: does the integration's connector reach its source with its settings?
+"""Asking an integration's connector, by those who configure the integration, within a
+bounded time: does it reach its source with its settings (Test connection, `check`), and
+which streams does the source offer (`discover`)?
 
-Asked of the connector itself (`check`), within a bounded time, by those who configure the
-integration; the answer is the connector's own message, with secrets masked. Each check is
-audited (the outcome, never the settings' secrets)."""
+The answers are the connector's own messages, with secrets masked. Each check is audited
+(the outcome, never the settings' secrets); listing streams changes nothing."""
+
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -11,9 +14,18 @@ from orchestration.models import AuditEvent, Integration
 from orchestration.services.audit import AuditAction, audit_event_record
 
 from .airbyte.sources import source_named
-from .connectors.airbyte import CheckOutcome, connection_check
+from .connectors.airbyte import (
+    CheckOutcome,
+    connection_check,
+    incremental_possible,
+    streams_offered,
+)
 from .credentials import CredentialsUnreadable, integration_opened
 from .integration_settings import may_configure
+from .normalization import streams_read, streams_to_read
+
+# How long the web request waits for `discover` (a sync waits longer).
+STREAMS_SECONDS = 60
 
 
 class NotCheckable(Exception):
@@ -47,3 +59,51 @@ def integration_check(*, user: AbstractBaseUser, integration: Integration) -> Ch
         outcome=AuditEvent.Outcome.SUCCESS if outcome.succeeded else AuditEvent.Outcome.FAILURE,
     )
     return outcome
+
+
+@dataclass(frozen=True)
+class StreamOffered:
+    name: str
+    sync_modes: list[str]  # incremental only where the stream has a cursor
+    primary_key: list[list[str]]
+    chosen: bool  # read by the integration's syncs
+    sync_mode: str | None  # how they read it (None when not read)
+    normalization_reads: bool  # always read: the customers are made of it
+
+
+def integration_streams(*, user: AbstractBaseUser, integration: Integration) -> list[StreamOffered]:
+    """The streams the integration's source offers, and which its syncs read and how.
+    Raises PermissionDenied, NotCheckable, ConnectorFailure or ConnectorUnavailable."""
+    if not may_configure(user, integration):
+        raise PermissionDenied("Listing a source's streams needs the manager or admin role.")
+    source = source_named(integration.connector)
+    if source is None:
+        raise NotCheckable(
+            f"The {integration.connector} connector has no streams to choose: only the "
+            "Airbyte connectors answer `discover`."
+        )
+    try:
+        config, _ = integration_opened(integration)
+    except CredentialsUnreadable as error:
+        raise NotCheckable(str(error)) from None
+    offered = streams_offered(source, config, deadline_seconds=STREAMS_SECONDS)
+    read = streams_to_read(integration.connector, integration.streams or {})
+    needed = streams_read(integration.connector) or frozenset()
+    answer = []
+    for stream in offered:
+        modes = (
+            ["incremental", "full_refresh"] if incremental_possible(stream) else ["full_refresh"]
+        )
+        chosen = read is None or stream["name"] in read
+        mode = ((read or {}).get(stream["name"]) or modes[0]) if chosen else None
+        answer.append(
+            StreamOffered(
+                name=stream["name"],
+                sync_modes=modes,
+                primary_key=stream.get("source_defined_primary_key") or [],
+                chosen=chosen,
+                sync_mode=mode,
+                normalization_reads=stream["name"] in needed,
+            )
+        )
+    return answer

@@ -25,6 +25,9 @@ from .airbyte.sources import source_named
 from .connectors import config_validated, connector_choices, connector_type
 from .credentials import credentials_seal, stored_secrets
 
+SYNC_MODES = ("incremental", "full_refresh")
+MAX_STREAMS = 500
+
 # RFC 9110 field names are tokens; values must not break the header block.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]{1,4096}")
@@ -62,6 +65,22 @@ class IntegrationSettingsSerializer(serializers.Serializer):
         help_text="The connector's settings (see docs/connectors.md). Replaces the old ones."
     )
     credentials = CredentialsSerializer(allow_null=True)
+    streams = serializers.DictField(
+        child=serializers.ChoiceField(choices=SYNC_MODES),
+        allow_empty=True,
+        help_text="An Airbyte connector's streams to read, each with its sync mode "
+        '({"contacts": "incremental", "deals": "full_refresh"}; GET .../streams lists them). '
+        "Those its normalization reads are always read; {} reads just those (every stream "
+        "for a connector without normalization). Replaces the old choice.",
+    )
+
+    def validate_streams(self, streams: dict[str, str]) -> dict[str, str]:
+        if len(streams) > MAX_STREAMS:
+            raise serializers.ValidationError(f"At most {MAX_STREAMS} streams.")
+        long = [name for name in streams if not 0 < len(name) <= 200]
+        if long:
+            raise serializers.ValidationError("A stream's name has 1 to 200 characters.")
+        return streams
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         integration: Integration = self.context["integration"]
@@ -84,6 +103,12 @@ class IntegrationSettingsSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {"config": {str(missing): ["No value is stored for this secret: enter it."]}}
                 ) from None
+        if data.get("streams") and source is None:
+            raise serializers.ValidationError(
+                {"streams": [f"The {connector} connector has no streams to choose."]}
+            )
+        if changes_source and "streams" not in data:
+            data["streams"] = {}  # the old source's streams mean nothing to the new one
         if data.get("credentials") and not connector_type(connector).uses_credentials:
             raise serializers.ValidationError(
                 {"credentials": [f"The {connector} connector sends no credentials."]}
@@ -140,6 +165,9 @@ def integration_settings_save(
         locked.connector, locked.config = settings["connector"], settings["config"]
         if source_changed:
             locked.cursor = ""
+        if "streams" in settings:
+            # A stream added is read from its beginning; the others continue from their state.
+            locked.streams = settings["streams"]
         if "secrets" in settings:  # an Airbyte connector's secret settings, sealed
             secrets = settings["secrets"]
             locked.credentials = (
@@ -160,6 +188,7 @@ def integration_settings_save(
             update_fields=[
                 "connector",
                 "config",
+                "streams",
                 "credentials",
                 "credentials_header",
                 "cursor",
@@ -177,6 +206,7 @@ def integration_settings_save(
                 "platform": locked.platform,
                 "connector": locked.connector,
                 "config": locked.config,
+                "streams": locked.streams,
                 "credentials": credentials,
                 "credentials_header": locked.credentials_header or None,
                 "cursor_reset": source_changed,

@@ -146,9 +146,19 @@ MAPPINGS: dict[str, FieldMapping | ShopMapping] = {
 
 
 def streams_read(source: str) -> frozenset[str] | None:
-    """The streams a sync of `source` reads: those its mapping uses (None: every stream)."""
+    """The streams normalizing `source`'s records reads (None: it has no mapping)."""
     mapping = MAPPINGS.get(source)
     return mapping.streams if mapping is not None else None
+
+
+def streams_to_read(source: str, chosen: dict[str, str]) -> dict[str, str | None] | None:
+    """What a sync of `source` reads, each stream with its sync mode: the streams the
+    integration chose, and those its normalization reads (in the source's best mode unless
+    chosen); every stream the source offers when neither names any (None)."""
+    needed = streams_read(source)
+    if needed is None and not chosen:
+        return None
+    return {**dict.fromkeys(sorted(needed or ())), **chosen}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from .connectors.base import SourceRecord
 from .credentials import CredentialsUnreadable, integration_opened
 from .customers import customers_upsert
 from .errors import DataValidationError
-from .normalization import Normalized, customers_normalize, streams_read
+from .normalization import Normalized, customers_normalize, streams_to_read
 from .services import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def _connector(integration: Integration):
         target=SyncTarget(
             client_key=integration.client.email,
             platform=integration.platform,
-            streams=streams_read(integration.connector),
+            streams=streams_to_read(integration.connector, integration.streams or {}),
         ),
     )
 

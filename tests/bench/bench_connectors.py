@@ -62,12 +62,12 @@ def alone(users: int, workdir: Path) -> dict:
     from orchestration.platform.airbyte import install
     from orchestration.platform.airbyte.sources import source_named
     from orchestration.platform.connectors.airbyte import configured_catalog
-    from orchestration.platform.normalization import streams_read
+    from orchestration.platform.normalization import streams_to_read
 
     source = source_named("faker")
     command = install.installed_command(source)
     config = faker_config(users)
-    catalog, _ = configured_catalog(source, command, config, [], streams_read("faker"))
+    catalog, _ = configured_catalog(source, command, config, [], streams_to_read("faker", {}))
     (workdir / "config.json").write_text(json.dumps(config))
     (workdir / "catalog.json").write_text(json.dumps(catalog))
     output = workdir / "records.jsonl"

@@ -250,3 +250,23 @@ def test_a_webhook_set_up_in_the_admin_shows_its_address_and_secret_once(
     integration.refresh_from_db()
     assert integration.webhook_id is None
     assert AuditEvent.objects.filter(action__startswith="integration.webhook_").count() == 3
+
+
+def test_streams_are_listed_from_the_source_and_chosen_on_the_integrations_page(
+    client, users, integration
+):
+    client.force_login(users["acme-manager"])
+    client.post(page(integration), {"connector": "faker", "config": '{"count": 5}'})
+    listed = client.post(
+        f"/admin/orchestration/integration/{integration.pk}/streams/", follow=True
+    ).content.decode()
+    assert "offers 3 streams" in listed
+    assert "<code>users</code> (incremental or full_refresh; read incremental)" in listed
+
+    base = {"connector": "faker", "setting__count": "5", "setting__parallelism": "1"}
+    chosen = client.post(page(integration), {**base, "streams": '{"products": "full_refresh"}'})
+    assert chosen.status_code == 302, chosen.content.decode()[:2000]
+    integration.refresh_from_db()
+    assert integration.streams == {"products": "full_refresh"}
+    refused = client.post(page(integration), {**base, "streams": '{"products": "often"}'})
+    assert refused.status_code == 200 and "is not a valid choice" in refused.content.decode()

@@ -131,7 +131,16 @@ class AirbyteConnector:
     def _start(self, cursor: str | None, idle: Callable[[], None]) -> None:
         command = install.installed_command(self.source)
         catalog = self._configured_catalog(command)
-        state = _state_from(cursor)
+        # A stream read in full is read from its beginning: as Airbyte's platform does, its
+        # state isn't passed (some sources, faker's, would read it and emit nothing).
+        in_full = {
+            item["stream"]["name"]
+            for item in catalog["streams"]
+            if item["sync_mode"] != "incremental"
+        }
+        state = [
+            message for message in _state_from(cursor) if _state_stream(message) not in in_full
+        ]
         for message in state:
             self._remember(message)
         self._process = ConnectorProcess(
@@ -156,8 +165,7 @@ class AirbyteConnector:
 
     def _remember(self, state: dict[str, Any]) -> None:
         if state.get("type") == "STREAM":
-            name = ((state.get("stream") or {}).get("stream_descriptor") or {}).get("name", "")
-            self._states[f"stream:{name}"] = _without_stats(state)
+            self._states[f"stream:{_state_stream(state)}"] = _without_stats(state)
         else:  # GLOBAL or LEGACY: one state for the whole source
             self._states[""] = _without_stats(state)
 
@@ -253,44 +261,77 @@ def configured_catalog(
     command,
     config: dict[str, Any],
     secrets: list[str],
-    wanted: frozenset[str] | None,
+    wanted: dict[str, str | None] | None,
 ) -> tuple[dict[str, Any], dict[str, list[list[str]]]]:
-    """The catalog a `read` is given: the `wanted` streams the source offers (every one when
-    None), incremental where the stream has a cursor; and each stream's primary key."""
-    streams, primary_keys = [], {}
+    """The catalog a `read` is given: the `wanted` streams (every one the source offers when
+    None) in their sync mode (None: incremental where the stream has a cursor); and each
+    stream's primary key. A wanted stream the source doesn't offer, or one wanted
+    incrementally that has no cursor, is a ConnectorFailure naming it."""
+    streams, primary_keys, offered = [], {}, set()
     for stream in discovered_streams(source, command, config, secrets):
+        offered.add(stream["name"])
         if wanted is not None and stream["name"] not in wanted:
             continue
-        incremental = "incremental" in stream.get("supported_sync_modes", []) and bool(
-            stream.get("default_cursor_field") or stream.get("source_defined_cursor")
+        can_continue = incremental_possible(stream)
+        mode = (wanted or {}).get(stream["name"]) or (
+            "incremental" if can_continue else "full_refresh"
         )
+        if mode == "incremental" and not can_continue:
+            raise ConnectorFailure(
+                f"{source.name}'s {stream['name']} stream can't be read incrementally (it "
+                "has no cursor): choose full_refresh for it."
+            )
         primary_key = stream.get("source_defined_primary_key") or []
         primary_keys[stream["name"]] = primary_key
         streams.append(
             {
                 "stream": stream,
-                "sync_mode": "incremental" if incremental else "full_refresh",
+                "sync_mode": mode,
                 "cursor_field": stream.get("default_cursor_field") or [],
                 "primary_key": primary_key,
                 "destination_sync_mode": "append_dedup" if primary_key else "append",
             }
         )
-    if not streams:
+    missing = sorted(set(wanted or ()) - offered)
+    if missing:
         raise ConnectorFailure(
-            f"{source.name} offers none of the streams its normalization reads "
-            f"({', '.join(sorted(wanted or ()))})."
+            f"{source.name} offers no stream named {', '.join(missing)} with these settings "
+            f"(it offers {', '.join(sorted(offered)) or 'none'})."
         )
     return {"streams": streams}, primary_keys
 
 
+def incremental_possible(stream: dict[str, Any]) -> bool:
+    """Whether a discovered stream can be read from where the last read stopped: it says it
+    supports incremental reads and has a cursor."""
+    return "incremental" in stream.get("supported_sync_modes", []) and bool(
+        stream.get("default_cursor_field") or stream.get("source_defined_cursor")
+    )
+
+
+def streams_offered(
+    source: Source, config: dict[str, Any], *, deadline_seconds: float = DISCOVER_SECONDS
+) -> list[dict[str, Any]]:
+    """The streams the source offers with `config` (`discover` within `deadline_seconds`),
+    as its catalog describes them. Raises ConnectorFailure (the settings) or
+    ConnectorUnavailable (the source, or the connector not installed), secrets masked."""
+    secrets = _secret_values(config, spec.secret_fields(source, config))
+    command = install.installed_command(source)
+    return discovered_streams(source, command, config, secrets, deadline_seconds)
+
+
 def discovered_streams(
-    source: Source, command, config: dict[str, Any], secrets: list[str]
+    source: Source,
+    command,
+    config: dict[str, Any],
+    secrets: list[str],
+    deadline_seconds: float = DISCOVER_SECONDS,
 ) -> list[dict[str, Any]]:
     """The streams the source offers with this configuration (`discover`)."""
     catalog, failure = None, None
     try:
         with ConnectorProcess(
-            command, "discover", config=config, deadline_seconds=DISCOVER_SECONDS
+            command, "discover", config=config, deadline_seconds=deadline_seconds
         ) as run:
             for message in run.messages():
                 if message.get("type") == "CATALOG":
@@ -303,7 +344,7 @@ def discovered_streams(
             stderr = run.stderr_tail()
     except ConnectorTimeout:
         raise ConnectorUnavailable(
-            f"{source.name} didn't list its streams within {DISCOVER_SECONDS} s."
+            f"{source.name} didn't list its streams within {deadline_seconds:.0f} s."
         ) from None
     if failure is not None:
         text = masked(error_text(failure), secrets)
@@ -375,6 +416,13 @@ def _state_from(cursor: str | None) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [item for item in state if isinstance(item, dict)] if isinstance(state, list) else []
+
+
+def _state_stream(state: dict[str, Any]) -> str | None:
+    """The stream a STREAM state is of (None for a GLOBAL or LEGACY one)."""
+    if state.get("type") != "STREAM":
+        return None
+    return ((state.get("stream") or {}).get("stream_descriptor") or {}).get("name", "")
 
 
 def _without_stats(state: dict[str, Any]) -> dict[str, Any]:

@@ -68,8 +68,10 @@ class SyncTarget:
 
     client_key: str  # a stable key for the client (the demo's generator seeds from it)
     platform: str
-    # The streams to read, for a source with several (None: all it offers).
-    streams: frozenset[str] | None = None
+    # The streams to read, for a source with several, each with its sync mode
+    # ("incremental", "full_refresh", or None: incremental where the stream can be);
+    # None: every stream it offers.
+    streams: dict[str, str | None] | None = None
 
 
 def nothing_while_idle() -> None:
