@@ -3,6 +3,7 @@ linking to the runs that made or touched it."""
 
 import json
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -47,6 +48,7 @@ from orchestration.selectors.platform import (
     campaign_audience,
     campaign_list,
     client_list,
+    client_metric_totals,
     client_record_counts,
     client_run_list,
     integration_list,
@@ -101,6 +103,12 @@ def _platform_label(value: str) -> str:
     return dict(Platform.choices()).get(value, value)
 
 
+def _amount(value) -> str:
+    """A summed metric: thousands separated, cents when it has any."""
+    text = f"{value:,.2f}"
+    return text.removesuffix(".00")
+
+
 def _metric_text(value) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
@@ -152,6 +160,7 @@ class ClientAdmin(PlatformRecordAdmin):
         "status",
         "created_at",
         "records_by_platform",
+        "metrics_display",
         "dashboard_display",
         "runs",
     ]
@@ -172,6 +181,23 @@ class ClientAdmin(PlatformRecordAdmin):
             return None
         rows = [(_platform_label(platform), count) for platform, count in counts.items()]
         return _table(["platform", "records"], [*rows, ("total", sum(counts.values()))])
+
+    @admin.display(description="metrics, last 30 days")
+    def metrics_display(self, client: Client) -> SafeString | None:
+        since = timezone.localdate() - timedelta(days=30)
+        totals = client_metric_totals(client=client, since=since)
+        if not totals:
+            return None
+        rows = [
+            (
+                _platform_label(row["integration__platform"]),
+                row["name"].replace("_", " "),
+                _amount(row["total"]),
+                row["days"],
+            )
+            for row in totals
+        ]
+        return _table(["platform", "metric", "total", "days reported"], rows)
 
     @admin.display(description="dashboard")
     def dashboard_display(self, client: Client) -> SafeString | None:

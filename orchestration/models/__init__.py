@@ -7,6 +7,7 @@ from .platform import (
     Dashboard,
     Integration,
     ModelVersion,
+    PlatformMetric,
     RawRecord,
     SyncedRecord,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Dashboard",
     "Integration",
     "ModelVersion",
+    "PlatformMetric",
     "RawRecord",
     "SyncedRecord",
     "WorkflowRun",

@@ -146,6 +146,27 @@ class RawRecord(models.Model):
         return f"{self.stream}:{self.key}"
 
 
+class PlatformMetric(models.Model):
+    """One day's total of one metric an analytics or ad platform reported for an
+    integration (orchestration.platform.metrics): no personal data, it goes with its
+    integration."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="metrics")
+    day = models.DateField()
+    name = models.CharField(max_length=64)
+    value = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "day", "name"], name="unique_platform_metric"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.day}: {self.value}"
+
+
 class ConnectorLog(models.Model):
     """What a source connector said during one attempt of a sync (its last LOG messages and
     the end of its stderr, each line truncated, the settings' secrets masked), kept for

@@ -3,9 +3,11 @@
 A sync through a source connector keeps what it read as raw records (`RawRecord`, per
 integration, stream and primary key); normalization then upserts the client's customers
 for the integration's platform (`SyncedRecord`) with the features EYES trains on: `email`,
-`sessions`, `spend`, `days_since_last_activity`, `support_tickets`, `churned`. A source
-with no mapping keeps its raw records only, and says so in the sync's result. What a
-source can't provide is named in its mapping's `derived`, not invented silently.
+`sessions`, `spend`, `days_since_last_activity`, `support_tickets`, `churned`. Report
+sources (analytics, ads) have no customers: theirs become the client's daily metrics
+(`metrics.py`). A source with no mapping keeps its raw records only, and says so in the
+sync's result. What a source can't provide is named in its mapping's `derived` or `notes`,
+not invented silently.
 """
 
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from orchestration.models import Integration, RawRecord, SyncedRecord
 from .connectors.base import Record
 from .connectors.record_fields import RECORD_FIELDS, at, customer_from
 from .customers import customers_upsert
+from .metrics import DailyMetrics, metrics_normalize
 
 BATCH = 2000
 
@@ -87,7 +90,7 @@ class ShopMapping:
         return frozenset({self.people, self.orders, self.products})
 
 
-MAPPINGS: dict[str, FieldMapping | ShopMapping] = {
+MAPPINGS: dict[str, FieldMapping | ShopMapping | DailyMetrics] = {
     # A manifest names its stream `customers` and shapes its records to the console's field
     # names with its own transformations (AddFields, RemoveFields): the mapping is the
     # manifest's to write, once per API.
@@ -120,6 +123,69 @@ MAPPINGS: dict[str, FieldMapping | ShopMapping] = {
             "support_tickets": 0,
             "churned": False,
         },
+    ),
+    # Salesforce's contacts (the connector names each field as Salesforce does).
+    "salesforce": FieldMapping(
+        "Contact",
+        {
+            "id": "Id",
+            "email": "Email",
+            "sessions": "NumberOfSessions__c",
+            "spend": "TotalSpend__c",
+            "days_since_last_activity": DaysSince(("LastActivityDate", "LastModifiedDate")),
+            "support_tickets": "OpenCases__c",
+            "churned": "Churned__c",
+        },
+        derived=(
+            "days_since_last_activity: from the last activity (LastActivityDate), or the "
+            "last modification when there is none",
+            "sessions, spend, support_tickets, churned: custom Contact fields the customer "
+            "keeps (NumberOfSessions__c, TotalSpend__c, OpenCases__c, Churned__c); Salesforce "
+            "has no standard ones, so without them they count as none",
+        ),
+        unset={
+            "email": SKIP,
+            "sessions": 0,
+            "spend": 0,
+            "support_tickets": 0,
+            "churned": False,
+        },
+    ),
+    # Analytics and ads report per day, not per customer: their syncs make the client's
+    # daily metrics (orchestration.platform.metrics), summed over properties, campaigns and
+    # videos.
+    "google-analytics-data-api": DailyMetrics(
+        "website_overview",
+        day="date",
+        metrics={
+            "users": "totalUsers",
+            "new_users": "newUsers",
+            "sessions": "sessions",
+            "page_views": "screenPageViews",
+        },
+        notes=("GA4 keeps no e-mail addresses (its terms forbid personal data): no customers",),
+    ),
+    "tiktok-marketing": DailyMetrics(
+        "campaigns_reports_daily",
+        day="stat_time_day",
+        metrics={
+            "spend": "metrics.spend",
+            "impressions": "metrics.impressions",
+            "clicks": "metrics.clicks",
+            "reach": "metrics.reach",
+        },
+        notes=("TikTok reports campaigns, not customers",),
+    ),
+    "youtube-analytics": DailyMetrics(
+        "channel_basic_a3",
+        day="date",
+        metrics={
+            "views": "views",
+            "watch_time_minutes": "watch_time_minutes",
+            "likes": "likes",
+            "subscribers_gained": "subscribers_gained",
+        },
+        notes=("YouTube reports channels and videos, not customers",),
     ),
     "faker": ShopMapping(
         people="users",
@@ -167,6 +233,7 @@ class Normalized:
     created: int
     updated: int
     mapped: bool  # False when the source has no mapping (raw records only)
+    metric_days: int = 0  # a report source's days of metrics after normalizing
 
 
 def customers_normalize(integration: Integration, *, now: datetime | None = None) -> Normalized:
@@ -177,6 +244,9 @@ def customers_normalize(integration: Integration, *, now: datetime | None = None
     )
     if mapping is None:
         return Normalized(records.count(), 0, 0, mapped=False)
+    if isinstance(mapping, DailyMetrics):
+        metrics = metrics_normalize(integration, mapping)
+        return Normalized(records.count(), 0, 0, mapped=True, metric_days=metrics.days)
     now = now or datetime.now(UTC)
     customers = (
         _shop_customers(integration, mapping, now)

@@ -1,6 +1,8 @@
 """Read-only, permission-scoped queries for the records the workflows create."""
 
-from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from datetime import date
+
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from orchestration import authorization
@@ -10,6 +12,7 @@ from orchestration.models import (
     Client,
     Integration,
     ModelVersion,
+    PlatformMetric,
     SyncedRecord,
     WorkflowRun,
 )
@@ -85,6 +88,17 @@ def client_record_counts(*, client: Client) -> dict[str, int]:
     """How many synced records the client has from each platform."""
     counts = client.records.order_by("platform").values("platform").annotate(count=Count("pk"))
     return {row["platform"]: row["count"] for row in counts}
+
+
+def client_metric_totals(*, client: Client, since: date) -> list[dict]:
+    """The client's daily platform metrics from `since` on, summed per platform and metric,
+    with how many days reported them: [{"platform", "name", "total", "days"}], one query."""
+    return list(
+        PlatformMetric.objects.filter(integration__client=client, day__gte=since)
+        .values("integration__platform", "name")
+        .annotate(total=Sum("value"), days=Count("day", distinct=True))
+        .order_by("integration__platform", "name")
+    )
 
 
 def client_run_list(*, client: Client) -> QuerySet[WorkflowRun]:
