@@ -146,7 +146,13 @@ def webhook_delivery_accept(
     seen = "webhook-seen:" + hashlib.sha256(signature.encode()).hexdigest()
     if not cache.add(seen, 1, timeout=2 * TOLERANCE_SECONDS):
         raise WebhookRefused(401, "This delivery was accepted before: a replay is not.")
-    return _join_next_sync(integration)
+    try:
+        return _join_next_sync(integration)
+    except Exception:
+        # Not accepted after all (Temporal unreachable, the database down): the sender's
+        # retry of this very delivery must not be taken for a replay.
+        cache.delete(seen)
+        raise
 
 
 def _verified(integration: Integration, delivery: Delivery, now: float) -> str:

@@ -17,6 +17,8 @@ from django.conf import settings as conf
 
 from orchestration.models import AuditEvent, Client, Integration, WorkflowRun
 from orchestration.platform.connectors import config_validated
+from orchestration.temporal.bridge import reset_bridge
+from orchestration.temporal.devserver import free_port
 from tests.conftest import ARTIFACTS
 from tests.support import WebServer, wait_for_status
 
@@ -210,3 +212,26 @@ def test_a_hundred_signed_deliveries_in_two_seconds_make_one_sync(live, api, int
     wait_for_status(runs.pop(), {"COMPLETED"}, timeout=120)
     assert WorkflowRun.objects.filter(workflow_type="platform-sync").count() == 1
     assert AuditEvent.objects.filter(action="integration.webhook_delivery").count() == 100
+
+
+def test_a_delivery_turned_away_for_want_of_temporal_syncs_when_sent_again(
+    live, api, integration, settings
+):
+    settings.OMNIFY_WEBHOOK_DEBOUNCE_SECONDS = 1
+    omnify = enable(api, integration).json()
+    headers = omnify_headers(omnify["secret"], BODY)
+    address = settings.TEMPORAL_ADDRESS
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"  # nothing listens there
+    reset_bridge()
+    try:
+        down = deliver(api(None), omnify["url"], headers)
+    finally:
+        settings.TEMPORAL_ADDRESS = address
+        reset_bridge()
+    assert down.status_code == 503 and down.json()["code"] == "temporal_unavailable"
+    assert WorkflowRun.objects.get().status == "START_FAILED"  # a truthful row
+
+    # The sender retries the very same delivery: not a replay, since it wasn't accepted.
+    again = deliver(api(None), omnify["url"], headers)
+    assert again.status_code == 202, again.content
+    wait_for_status(again.json()["run"], {"COMPLETED"}, timeout=90)
