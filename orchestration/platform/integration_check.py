@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from orchestration.models import AuditEvent, Integration
 from orchestration.services.audit import AuditAction, audit_event_record
 
-from .airbyte.sources import source_named
+from .airbyte.sources import Source, source_named
 from .connectors.airbyte import (
     CheckOutcome,
     connection_check,
@@ -32,19 +32,29 @@ class NotCheckable(Exception):
     """The integration's connector isn't one that can be asked (the console's own)."""
 
 
-def integration_check(*, user: AbstractBaseUser, integration: Integration) -> CheckOutcome:
+def _asked(
+    user: AbstractBaseUser, integration: Integration, doing: str, nothing: str, command: str
+) -> tuple[Source, dict]:
+    """The integration's Airbyte source and its opened settings, for one who may ask it."""
     if not may_configure(user, integration):
-        raise PermissionDenied("Testing a connection needs the manager or admin role.")
+        raise PermissionDenied(f"{doing} needs the manager or admin role.")
     source = source_named(integration.connector)
     if source is None:
         raise NotCheckable(
-            f"The {integration.connector} connector has no connection to test: only the "
-            "Airbyte connectors answer `check`."
+            f"The {integration.connector} connector has {nothing}: only the Airbyte "
+            f"connectors answer `{command}`."
         )
     try:
         config, _ = integration_opened(integration)
     except CredentialsUnreadable as error:
         raise NotCheckable(str(error)) from None
+    return source, config
+
+
+def integration_check(*, user: AbstractBaseUser, integration: Integration) -> CheckOutcome:
+    source, config = _asked(
+        user, integration, "Testing a connection", "no connection to test", "check"
+    )
     outcome = connection_check(source, config)
     audit_event_record(
         action=AuditAction.INTEGRATION_CHECK,
@@ -74,18 +84,9 @@ class StreamOffered:
 def integration_streams(*, user: AbstractBaseUser, integration: Integration) -> list[StreamOffered]:
     """The streams the integration's source offers, and which its syncs read and how.
     Raises PermissionDenied, NotCheckable, ConnectorFailure or ConnectorUnavailable."""
-    if not may_configure(user, integration):
-        raise PermissionDenied("Listing a source's streams needs the manager or admin role.")
-    source = source_named(integration.connector)
-    if source is None:
-        raise NotCheckable(
-            f"The {integration.connector} connector has no streams to choose: only the "
-            "Airbyte connectors answer `discover`."
-        )
-    try:
-        config, _ = integration_opened(integration)
-    except CredentialsUnreadable as error:
-        raise NotCheckable(str(error)) from None
+    source, config = _asked(
+        user, integration, "Listing a source's streams", "no streams to choose", "discover"
+    )
     offered = streams_offered(source, config, deadline_seconds=STREAMS_SECONDS)
     read = streams_to_read(integration.connector, integration.streams or {})
     needed = streams_read(integration.connector) or frozenset()
