@@ -175,19 +175,19 @@ class ClientAdmin(PlatformRecordAdmin):
         return client.integration_count
 
     @admin.display(description="synced records")
-    def records_by_platform(self, client: Client) -> SafeString | None:
+    def records_by_platform(self, client: Client) -> SafeString:
         counts = client_record_counts(client=client)
         if not counts:
-            return None
+            return self.get_empty_value_display()  # None would read "None"
         rows = [(_platform_label(platform), count) for platform, count in counts.items()]
         return _table(["platform", "records"], [*rows, ("total", sum(counts.values()))])
 
     @admin.display(description="metrics, last 30 days")
-    def metrics_display(self, client: Client) -> SafeString | None:
+    def metrics_display(self, client: Client) -> SafeString:
         since = timezone.localdate() - timedelta(days=30)
         totals = client_metric_totals(client=client, since=since)
         if not totals:
-            return None
+            return self.get_empty_value_display()
         rows = [
             (
                 _platform_label(row["integration__platform"]),
@@ -200,12 +200,12 @@ class ClientAdmin(PlatformRecordAdmin):
         return _table(["platform", "metric", "total", "days reported"], rows)
 
     @admin.display(description="dashboard")
-    def dashboard_display(self, client: Client) -> SafeString | None:
+    def dashboard_display(self, client: Client) -> SafeString:
         # A client whose onboarding hasn't reached the dashboard step has none; the reverse
         # one-to-one's DoesNotExist is an AttributeError.
         dashboard = getattr(client, "dashboard", None)
         if dashboard is None:
-            return None
+            return self.get_empty_value_display()
         widgets = format_html_join(
             "", "<li>{}</li>", ((self._widget_text(widget),) for widget in dashboard.widgets)
         )
@@ -218,10 +218,10 @@ class ClientAdmin(PlatformRecordAdmin):
         return f"{name}: {_platform_label(platform)}" if platform else name
 
     @admin.display(description="runs")
-    def runs(self, client: Client) -> SafeString | None:
+    def runs(self, client: Client) -> SafeString:
         runs = list(client_run_list(client=client))
         if not runs:
-            return None
+            return self.get_empty_value_display()
         rows = (
             (
                 _change_link(run, run.workflow_id),
@@ -274,10 +274,10 @@ class IntegrationSettingsForm(forms.ModelForm):
         encoder=IndentedJSONEncoder,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 70, "class": "vLargeTextField"}),
         help_text=mark_safe(  # a constant: nothing from a request goes into it
-            'The streams to read and how: <code>{"deals": "incremental", "owners": '
-            '"full_refresh"}</code>. Those the normalization reads are always read; empty '
-            "reads just those (every stream, for a connector without normalization). "
-            "<b>List streams</b> shows what the source offers."
+            'More streams to read, and how: <code>{"&lt;stream&gt;": "incremental"}</code> or '
+            '<code>"full_refresh"</code>. The streams the customers are made of are read '
+            "anyway; leave it empty for just those (a connector without normalization then "
+            "reads every stream). <b>List streams</b> shows what the source offers."
         ),
     )
 
@@ -588,20 +588,26 @@ class IntegrationAdmin(PlatformRecordAdmin):
             if integration.webhook_id
             else "None: the integration syncs when a run or schedule says so. "
         )
+        verb = "Replace with" if integration.webhook_id else "Set up"
         hubspot = format_html(
-            '<input type="password" name="webhook_app_secret" autocomplete="off" '
+            '<input type="password" name="webhook_app_secret" autocomplete="off" size="28" '
             'placeholder="HubSpot app\'s client secret" aria-label="HubSpot app\'s client '
             'secret"> ' + button,
             action,
             "hubspot",
-            "Set up a HubSpot webhook",
+            f"{verb} a HubSpot webhook",
         )
         return format_html(
             '{}{} {}{}<div class="help">A source that signs its deliveries tells the console '
             "something changed; a burst of them makes one sync. The address and secret are "
-            "shown once.</div>",
+            "shown once; a new webhook replaces them, and the old address stops working.</div>",
             state,
-            format_html(button, action, "omnify", "Set up a webhook"),
+            format_html(
+                button,
+                action,
+                "omnify",
+                "Replace the webhook" if integration.webhook_id else "Set up a webhook",
+            ),
             hubspot,
             format_html(" " + button, action, "remove", "Remove") if integration.webhook_id else "",
         )
@@ -737,9 +743,9 @@ class ModelVersionAdmin(PlatformRecordAdmin):
         return version.metrics.get("silhouette")
 
     @admin.display(description="metrics")
-    def metrics_table(self, version: ModelVersion) -> SafeString | None:
+    def metrics_table(self, version: ModelVersion) -> SafeString:
         if not version.metrics:
-            return None
+            return self.get_empty_value_display()
         # Known metrics first, in METRIC_LABELS' order; anything newer after them.
         keys = [key for key in METRIC_LABELS if key in version.metrics]
         keys += sorted(set(version.metrics) - set(METRIC_LABELS))
@@ -814,10 +820,10 @@ class CampaignAdmin(PlatformRecordAdmin):
         return _change_link(campaign.run, campaign.run.workflow_id)
 
     @admin.display(description="audience members")
-    def audience_table(self, campaign: Campaign) -> SafeString | None:
+    def audience_table(self, campaign: Campaign) -> SafeString:
         members = campaign_audience(campaign=campaign, limit=AUDIENCE_SHOWN)
         if not members:
-            return None
+            return self.get_empty_value_display()
         table = _table(
             ["email", "churn risk"],
             ((member.email, f"{member.churn_risk:.2f}") for member in members),

@@ -145,6 +145,16 @@ def test_client_page_shows_integrations_records_dashboard_and_runs(viewer, acme)
     assert change_url(acme["other_sync"]) not in page
 
 
+def test_a_client_with_nothing_yet_reads_as_empty_not_as_none(viewer, orgs):
+    bare = Client.objects.create(
+        organization=orgs["acme"], name="Bare", email="bare@acme.example", status="active"
+    )
+    page = viewer.get(change_url(bare)).text
+    # Synced records, metrics, dashboard and runs: none of each, shown as the admin's "-".
+    assert '<div class="readonly">None</div>' not in page
+    assert page.count('<div class="readonly">-</div>') >= 4
+
+
 def test_integration_pages(viewer, acme):
     integration = acme["integration"]
     response = viewer.get(list_url(Integration))
