@@ -103,6 +103,10 @@ def _platform_label(value: str) -> str:
     return dict(Platform.choices()).get(value, value)
 
 
+def _shortened(text: str | None, length: int = 80) -> str | None:
+    return text if not text or len(text) <= length else text[: length - 1] + "…"
+
+
 def _amount(value) -> str:
     """A summed metric: thousands separated, cents when it has any."""
     text = f"{value:,.2f}"
@@ -692,7 +696,8 @@ class IntegrationAdmin(PlatformRecordAdmin):
             ],
             ("created", sync.get("created", 0)),
             ("updated", sync.get("updated", 0)),
-            ("started from cursor", sync.get("started_from") or "the beginning"),
+            # The whole state is the integration's cursor above; its start says enough here.
+            ("started from cursor", _shortened(sync.get("started_from")) or "the beginning"),
             ("run", _change_link(run, run.workflow_id) if run else "-"),
         ]
         return _table(["", "last sync"], rows)

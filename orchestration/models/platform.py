@@ -82,7 +82,7 @@ class Integration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client} / {self.platform}"
+        return f"{self.client} / {self.get_platform_display()}"
 
 
 class Dashboard(models.Model):
