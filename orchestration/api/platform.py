@@ -389,9 +389,9 @@ class WebhookDeliveryView(APIView):
             run = webhook_delivery_accept(webhook_id=webhook_id, delivery=delivery)
         except WebhookRefused as refused:
             logger.warning(
-                "webhook delivery refused: %s", refused, extra={"status": refused.status}
+                "webhook delivery refused: %s", refused, extra={"status": refused.http_status}
             )
-            return _refused(refused.status, str(refused))
+            return _refused(refused.http_status, str(refused))
         return Response({"accepted": True, "run": run.workflow_id}, status=202)
 
 

@@ -49,11 +49,11 @@ SYNC_TYPE = "platform-sync"
 
 
 class WebhookRefused(Exception):
-    """A delivery the console won't act on: `status` is the HTTP answer (401, 404, 413)."""
+    """A delivery the console won't act on: `http_status` is the answer (401, 404, 413)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, http_status: int, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.http_status = http_status
 
 
 @dataclass(frozen=True)
