@@ -85,40 +85,56 @@ def integration_webhook_enable(
         raise ValueError("app_secret: HubSpot signs with your app's client secret; enter it.")
     secret = app_secret if scheme == "hubspot" else secrets.token_urlsafe(32)
     webhook_id = secrets.token_urlsafe(24)
-    with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        locked.webhook_id, locked.webhook_scheme = webhook_id, scheme
-        locked.webhook_secret = credentials_seal(locked.pk, {"webhook_secret": secret})
-        locked.webhook_sync_at = None
-        locked.save(
-            update_fields=["webhook_id", "webhook_scheme", "webhook_secret", "webhook_sync_at"]
-        )
-        audit_event_record(
-            action=AuditAction.INTEGRATION_WEBHOOK_ENABLE,
-            actor=user,
-            organization=integration.client.organization,
-            payload={"integration": integration.pk, "scheme": scheme},
-        )
+    _webhook_set(
+        user=user,
+        integration=integration,
+        action=AuditAction.INTEGRATION_WEBHOOK_ENABLE,
+        webhook=(webhook_id, scheme, secret),
+        payload={"integration": integration.pk, "scheme": scheme},
+    )
     return WebhookEnabled(webhook_id, scheme, None if scheme == "hubspot" else secret)
 
 
 def integration_webhook_disable(*, user: AbstractBaseUser, integration: Integration) -> None:
     if not may_configure(user, integration):
         raise PermissionDenied("Setting up webhooks needs the manager or admin role.")
+    _webhook_set(
+        user=user,
+        integration=integration,
+        action=AuditAction.INTEGRATION_WEBHOOK_DISABLE,
+        webhook=None,
+        payload={"integration": integration.pk},
+    )
+
+
+def _webhook_set(
+    *,
+    user: AbstractBaseUser,
+    integration: Integration,
+    action: AuditAction,
+    webhook: tuple[str, str, str] | None,
+    payload: dict,
+) -> None:
+    """Give the integration the webhook (id, scheme, secret; None: none) with its audit
+    event, in one transaction; removing a webhook it doesn't have changes nothing."""
     with transaction.atomic():
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        if locked.webhook_id is None:
+        if webhook is None and locked.webhook_id is None:
             return
-        locked.webhook_id, locked.webhook_scheme, locked.webhook_secret = None, "", ""
+        webhook_id, scheme, secret = webhook or (None, "", "")
+        locked.webhook_id, locked.webhook_scheme = webhook_id, scheme
+        locked.webhook_secret = (
+            credentials_seal(locked.pk, {"webhook_secret": secret}) if secret else ""
+        )
         locked.webhook_sync_at = None
         locked.save(
             update_fields=["webhook_id", "webhook_scheme", "webhook_secret", "webhook_sync_at"]
         )
         audit_event_record(
-            action=AuditAction.INTEGRATION_WEBHOOK_DISABLE,
+            action=action,
             actor=user,
             organization=integration.client.organization,
-            payload={"integration": integration.pk},
+            payload=payload,
         )
 
 
